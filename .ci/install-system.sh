@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests need on a fresh Debian 12 (bookworm) machine:
+#  - Mesa 25 lavapipe (Vulkan on the CPU) from bookworm-backports: Dawn (npm `webgpu`)
+#    rejects bookworm's own Mesa 22, and Node runs the test suite on lavapipe.
+#  - Debian's chromium, for the headless-browser tests and its SwiftShader Vulkan ICD.
+set -euo pipefail
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
+src=/etc/apt/sources.list.d/debian.sources
+if [ -f "$src" ] && ! grep -q 'bookworm-backports' "$src"; then
+  $SUDO sed -i '0,/^Suites: bookworm bookworm-updates$/s//Suites: bookworm bookworm-updates bookworm-backports/' "$src"
+fi
+if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  echo 'deb http://deb.debian.org/debian bookworm-backports main' | $SUDO tee /etc/apt/sources.list.d/backports.list >/dev/null
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
+$SUDO apt-get install -y -qq chromium libvulkan1 >/dev/null

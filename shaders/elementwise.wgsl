@@ -1,0 +1,29 @@
+// Elementwise ops over flat fp32 arrays.
+//   OP = 0: y = a + b        (b, or a, repeats when it is shorter: out[i] = a[i % na] + b[i % nb])
+//   OP = 1: y = relu(a)      (b unused but bound)
+//   OP = 2: y = gelu(a)      exact erf form
+//   OP = 3: y = gelu(a + b)  with the same broadcast as OP 0
+// One invocation owns one output element; the linear index is folded over x and y (see grid()).
+#include "_erf.wgsl"
+override OP: u32 = 0u;
+
+struct Params { n: u32, na: u32, nb: u32, _pad: u32 }
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let i = (wg.x + wg.y * nwg.x) * 256u + li;
+  if (i >= p.n) { return; }
+  let va = a[i % p.na];
+  let vb = b[i % p.nb];
+  var r: f32;
+  if (OP == 0u) { r = va + vb; }
+  else if (OP == 1u) { r = max(va, 0.0); }
+  else if (OP == 2u) { r = gelu(va); }
+  else { r = gelu(va + vb); }
+  y[i] = r;
+}

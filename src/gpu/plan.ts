@@ -1,0 +1,389 @@
+// The record-once executor.
+//
+// Forward code calls ops (src/ops/*) against a Plan; each op records one or more dispatches of a
+// WGSL kernel over virtual tensors. `build()` then, once:
+//   - creates every pipeline (createComputePipelineAsync, cached by shader + constants),
+//   - assigns the temporary tensors to GPU buffers by liveness (a buffer is reused as soon as the
+//     last dispatch that reads its tensor has been recorded), so peak activation memory stays small,
+//   - creates every params uniform and bind group.
+// `run()` writes the inputs, encodes the recorded dispatch list into one command buffer, submits it
+// once and reads back only the requested outputs. Nothing is allocated or created per run.
+import { SHADERS } from '../generated/shaders.js';
+import type { Gpu } from './device.js';
+import { Tensor, numel, type TensorKind } from './tensor.js';
+
+export interface DispatchSpec {
+  /** shaders/<shader>.wgsl */
+  shader: string;
+  /** Pipeline-overridable constants (`override NAME: …` in the shader): the specialisation key. */
+  constants?: Record<string, number>;
+  /** Bound in order at bindings 0.., read-only storage. */
+  inputs: Tensor[];
+  /** Bound after the inputs, read_write storage. */
+  outputs: Tensor[];
+  /** 32-bit words of the params uniform, bound last (see u32/f32 helpers). Empty: no uniform. */
+  params: number[];
+  /** Workgroup counts. */
+  groups: [number, number?, number?];
+  label?: string;
+}
+
+interface Recorded extends DispatchSpec {
+  index: number;
+}
+
+/** Bit pattern of an f32, for packing floats into the params words. */
+export function f32bits(x: number): number {
+  const f = new Float32Array([x]);
+  return new Uint32Array(f.buffer)[0]!;
+}
+
+export const ceilDiv = (a: number, b: number): number => Math.floor((a + b - 1) / b);
+
+/** Splits `n` workgroups over x and y so that neither exceeds 65535; shaders rebuild the linear index
+ * as `wg.x + wg.y * nwg.x`. */
+export function grid(n: number, maxPerDim = 65535): [number, number] {
+  if (n <= maxPerDim) return [Math.max(1, n), 1];
+  const y = ceilDiv(n, maxPerDim);
+  return [ceilDiv(n, y), y];
+}
+
+export interface BuildStats {
+  dispatches: number;
+  pipelines: number;
+  /** Bytes of the liveness-shared temporary buffers. */
+  tempBytes: number;
+  /** Bytes temporaries would take without sharing. */
+  tempBytesUnshared: number;
+  /** Bytes of the plan's own inputs and outputs (weights excluded). */
+  pinnedBytes: number;
+}
+
+type Pipelines = Map<string, Promise<GPUComputePipeline>>;
+const pipelineCaches = new WeakMap<GPUDevice, Pipelines>();
+
+/** Pipelines are shared by every plan on a device, keyed by shader name + constants. */
+function pipelineFor(device: GPUDevice, shader: string, constants: Record<string, number> | undefined): Promise<GPUComputePipeline> {
+  let cache = pipelineCaches.get(device);
+  if (!cache) pipelineCaches.set(device, (cache = new Map()));
+  const keys = constants ? Object.keys(constants).sort() : [];
+  const key = shader + (keys.length ? '|' + keys.map((k) => `${k}=${constants![k]}`).join(',') : '');
+  let p = cache.get(key);
+  if (!p) {
+    const code = SHADERS[shader];
+    if (code === undefined) throw new Error(`unknown shader '${shader}' (no shaders/${shader}.wgsl)`);
+    const module = device.createShaderModule({ code, label: shader });
+    const desc: GPUComputePipelineDescriptor = {
+      layout: 'auto',
+      label: key,
+      compute: { module, entryPoint: 'main', constants: constants && keys.length ? constants : undefined },
+    };
+    p = device.createComputePipelineAsync(desc);
+    p.catch(() => cache!.delete(key));
+    cache.set(key, p);
+  }
+  return p;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class Plan {
+  readonly gpu: Gpu;
+  readonly label: string;
+  private tensors: Tensor[] = [];
+  private recorded: Recorded[] = [];
+  private inputsByName = new Map<string, Tensor>();
+  private outputsByName = new Map<string, Tensor>();
+  private built = false;
+  private pipelines: GPUComputePipeline[] = [];
+  private bindGroups: GPUBindGroup[] = [];
+  private ownBuffers: GPUBuffer[] = [];
+  private staging = new Map<string, GPUBuffer>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private lastRunMs = 0;
+  private destroyed = false;
+  stats: BuildStats | null = null;
+
+  constructor(gpu: Gpu, label = 'plan') {
+    this.gpu = gpu;
+    this.label = label;
+  }
+
+  get device(): GPUDevice {
+    return this.gpu.device;
+  }
+
+  private newTensor(shape: readonly number[], kind: TensorKind, label: string, buffer?: GPUBuffer, base?: Tensor): Tensor {
+    if (this.built) throw new Error(`plan '${this.label}' is built: no new tensors`);
+    const t = new Tensor(this.tensors.length, shape, kind, label, buffer, base);
+    this.tensors.push(t);
+    return t;
+  }
+
+  /** An input written by `run()` under `name`. */
+  input(name: string, shape: readonly number[]): Tensor {
+    if (this.inputsByName.has(name)) throw new Error(`duplicate input '${name}'`);
+    const t = this.newTensor(shape, 'input', name);
+    this.inputsByName.set(name, t);
+    return t;
+  }
+
+  /** A tensor that lives in a buffer owned elsewhere (weights, an encoded image). */
+  external(buffer: GPUBuffer, shape: readonly number[], label: string): Tensor {
+    const bytes = numel(shape) * 4;
+    if (buffer.size < bytes) throw new Error(`external '${label}': buffer of ${buffer.size} bytes is smaller than shape [${shape}]`);
+    return this.newTensor(shape, 'external', label, buffer);
+  }
+
+  /** A temporary whose buffer is shared with others by liveness. */
+  temp(shape: readonly number[], label = 'tmp'): Tensor {
+    return this.newTensor(shape, 'temp', label);
+  }
+
+  /** The same storage under another shape with as many elements (free: no dispatch). */
+  reshape(t: Tensor, shape: readonly number[]): Tensor {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n !== t.size) throw new Error(`reshape '${t.label}' [${t.shape}] -> [${shape}]: ${t.size} != ${n} elements`);
+    return this.newTensor(shape, t.kind, t.label, undefined, t.root);
+  }
+
+  /** Makes `t` readable after `run()` under `name` (its buffer is then never shared). */
+  output(name: string, t: Tensor): Tensor {
+    if (this.outputsByName.has(name)) throw new Error(`duplicate output '${name}'`);
+    if (t.root.kind === 'temp') t.root.kind = 'output';
+    this.outputsByName.set(name, t);
+    return t;
+  }
+
+  hasOutput(name: string): boolean {
+    return this.outputsByName.has(name);
+  }
+
+  outputTensor(name: string): Tensor {
+    const t = this.outputsByName.get(name);
+    if (!t) throw new Error(`plan '${this.label}' has no output '${name}'`);
+    return t;
+  }
+
+  inputTensor(name: string): Tensor {
+    const t = this.inputsByName.get(name);
+    if (!t) throw new Error(`plan '${this.label}' has no input '${name}'`);
+    return t;
+  }
+
+  dispatch(spec: DispatchSpec): void {
+    if (this.built) throw new Error(`plan '${this.label}' is built: no new dispatches`);
+    if (!(spec.shader in SHADERS)) throw new Error(`unknown shader '${spec.shader}'`);
+    for (const t of [...spec.inputs, ...spec.outputs]) {
+      if (this.tensors[t.id] !== t) throw new Error(`${spec.shader}: tensor '${t.label}' belongs to another plan`);
+    }
+    // A written buffer may appear once only (read-only bindings of one buffer may repeat).
+    const written = new Set<number>();
+    for (const t of spec.outputs) {
+      if (t.root.kind === 'external' || t.root.kind === 'input') throw new Error(`${spec.shader}: '${t.label}' is read-only (${t.root.kind})`);
+      if (written.has(t.root.id) || spec.inputs.some((i) => i.root === t.root)) {
+        throw new Error(`${spec.shader}: tensor '${t.label}' is written and bound again in one dispatch`);
+      }
+      written.add(t.root.id);
+    }
+    const [x, y = 1, z = 1] = spec.groups;
+    for (const g of [x, y, z]) {
+      if (!Number.isInteger(g) || g < 0 || g > 65535) throw new Error(`${spec.shader}: bad workgroup count ${spec.groups}`);
+    }
+    this.recorded.push({ ...spec, index: this.recorded.length });
+  }
+
+  get dispatchCount(): number {
+    return this.recorded.length;
+  }
+
+  /** Creates pipelines, buffers (by liveness) and bind groups. Call once. */
+  async build(): Promise<BuildStats> {
+    if (this.built) throw new Error(`plan '${this.label}' already built`);
+    this.built = true;
+    const device = this.device;
+    const pipelinePromises = this.recorded.map((d) => pipelineFor(device, d.shader, d.constants));
+
+    // Liveness: first and last dispatch touching each tensor.
+    const first = new Map<number, number>();
+    const last = new Map<number, number>();
+    for (const d of this.recorded) {
+      for (const v of [...d.inputs, ...d.outputs]) {
+        const t = v.root;
+        if (!first.has(t.id)) first.set(t.id, d.index);
+        last.set(t.id, d.index);
+      }
+    }
+    for (const d of this.recorded) {
+      for (const v of d.inputs) {
+        const t = v.root;
+        if (t.kind === 'temp' && first.get(t.id) === d.index && !d.outputs.some((o) => o.root === t)) {
+          throw new Error(`${d.shader}: temp '${t.label}' is read before anything writes it`);
+        }
+      }
+    }
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const make = (bytes: number, label: string) => {
+      const b = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label });
+      this.ownBuffers.push(b);
+      return b;
+    };
+    let pinnedBytes = 0;
+    for (const t of this.tensors) {
+      if (t.base) continue;
+      if ((t.kind === 'input' || t.kind === 'output') && !t.buffer) {
+        t.buffer = make(t.bytes, t.label);
+        pinnedBytes += t.buffer.size;
+      }
+    }
+    // Temps: best-fit from a free list, in dispatch order.
+    const free: GPUBuffer[] = [];
+    const endsAt = new Map<number, Tensor[]>();
+    for (const t of this.tensors) {
+      if (t.base || t.kind !== 'temp' || !first.has(t.id)) continue;
+      const e = last.get(t.id)!;
+      if (!endsAt.has(e)) endsAt.set(e, []);
+      endsAt.get(e)!.push(t);
+    }
+    let tempBytes = 0;
+    let tempBytesUnshared = 0;
+    for (const d of this.recorded) {
+      for (const v of d.outputs) {
+        const t = v.root;
+        if (t.kind !== 'temp' || t.buffer) continue;
+        tempBytesUnshared += t.bytes;
+        let best = -1;
+        for (let i = 0; i < free.length; i++) {
+          if (free[i]!.size >= t.bytes && (best < 0 || free[i]!.size < free[best]!.size)) best = i;
+        }
+        if (best >= 0 && free[best]!.size <= 4 * Math.max(t.bytes, 4096)) {
+          t.buffer = free.splice(best, 1)[0]!;
+        } else {
+          t.buffer = make(t.bytes, `temp:${t.label}`);
+          tempBytes += t.buffer.size;
+        }
+      }
+      for (const t of endsAt.get(d.index) ?? []) if (t.buffer) free.push(t.buffer);
+    }
+
+    this.pipelines = await Promise.all(pipelinePromises);
+    this.bindGroups = this.recorded.map((d, i) => {
+      const entries: GPUBindGroupEntry[] = [...d.inputs, ...d.outputs].map((t, b) => ({
+        binding: b,
+        resource: { buffer: t.buffer!, offset: 0, size: Math.max(4, t.bytes) },
+      }));
+      if (d.params.length) {
+        const words = new Uint32Array(Math.max(4, Math.ceil(d.params.length / 4) * 4));
+        words.set(d.params.map((w) => w >>> 0));
+        const ub = device.createBuffer({ size: words.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: `${d.shader}:params` });
+        device.queue.writeBuffer(ub, 0, words);
+        this.ownBuffers.push(ub);
+        entries.push({ binding: entries.length, resource: { buffer: ub } });
+      }
+      return device.createBindGroup({ layout: this.pipelines[i]!.getBindGroupLayout(0), entries, label: d.label ?? d.shader });
+    });
+    for (const [name, t] of this.outputsByName) {
+      const s = device.createBuffer({ size: Math.max(16, Math.ceil(t.bytes / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `read:${name}` });
+      this.ownBuffers.push(s);
+      this.staging.set(name, s);
+    }
+    this.stats = {
+      dispatches: this.recorded.length,
+      pipelines: new Set(this.pipelines).size,
+      tempBytes,
+      tempBytesUnshared,
+      pinnedBytes,
+    };
+    return this.stats;
+  }
+
+  /** Encodes the recorded dispatches (and copies in / out) into `encoder`. */
+  encode(encoder: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites): void {
+    const pass = encoder.beginComputePass({ label: this.label, timestampWrites });
+    for (let i = 0; i < this.recorded.length; i++) {
+      const d = this.recorded[i]!;
+      pass.setPipeline(this.pipelines[i]!);
+      pass.setBindGroup(0, this.bindGroups[i]!);
+      pass.dispatchWorkgroups(d.groups[0], d.groups[1] ?? 1, d.groups[2] ?? 1);
+    }
+    pass.end();
+  }
+
+  /**
+   * Writes `inputs`, runs the plan once and returns the outputs named in `read` (all outputs by
+   * default). Calls on one plan are serialised: they share its input and output buffers.
+   */
+  run(
+    inputs: Record<string, Float32Array | { buffer: GPUBuffer; offset?: number }> = {},
+    read?: readonly string[],
+  ): Promise<Record<string, Float32Array>> {
+    const job = this.queue.then(() => this.runNow(inputs, read ?? [...this.outputsByName.keys()]));
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
+  private async runNow(
+    inputs: Record<string, Float32Array | { buffer: GPUBuffer; offset?: number }>,
+    read: readonly string[],
+  ): Promise<Record<string, Float32Array>> {
+    if (this.destroyed) throw new Error(`plan '${this.label}' was destroyed`);
+    if (!this.built) throw new Error(`plan '${this.label}' is not built: call build() first`);
+    const device = this.device;
+    for (const name of Object.keys(inputs)) if (!this.inputsByName.has(name)) throw new Error(`plan '${this.label}' has no input '${name}'`);
+    const encoder = device.createCommandEncoder({ label: this.label });
+    for (const [name, t] of this.inputsByName) {
+      const v = inputs[name];
+      if (v === undefined) throw new Error(`plan '${this.label}': input '${name}' is missing`);
+      if (v instanceof Float32Array) {
+        if (v.length !== t.size) throw new Error(`input '${name}': expected ${t.size} floats for shape [${t.shape}], got ${v.length}`);
+        // npm `webgpu` cannot take views of a SharedArrayBuffer: copy those first.
+        device.queue.writeBuffer(t.buffer!, 0, (v.buffer instanceof ArrayBuffer ? v : new Float32Array(v)) as Float32Array<ArrayBuffer>);
+      } else {
+        encoder.copyBufferToBuffer(v.buffer, v.offset ?? 0, t.buffer!, 0, t.bytes);
+      }
+    }
+    this.encode(encoder);
+    for (const name of read) {
+      const t = this.outputTensor(name);
+      encoder.copyBufferToBuffer(t.buffer!, 0, this.staging.get(name)!, 0, Math.ceil(t.bytes / 4) * 4);
+    }
+    const t0 = performance.now();
+    device.queue.submit([encoder.finish()]);
+    const out: Record<string, Float32Array> = {};
+    if (read.length) {
+      await this.politeWait();
+      await Promise.all(read.map((name) => this.staging.get(name)!.mapAsync(GPUMapMode.READ)));
+      for (const name of read) {
+        const s = this.staging.get(name)!;
+        out[name] = new Float32Array(s.getMappedRange(0, this.outputTensor(name).bytes).slice(0));
+        s.unmap();
+      }
+    } else {
+      await this.politeWait();
+      await device.queue.onSubmittedWorkDone();
+    }
+    this.lastRunMs = performance.now() - t0;
+    return out;
+  }
+
+  /**
+   * Dawn in Node busy-waits a JS thread while a GPU promise is pending, which steals a core from a
+   * software adapter. Sleeping for most of the last run's time first gives that core back.
+   */
+  private async politeWait(): Promise<void> {
+    if (this.gpu.info.runtime === 'node' && this.gpu.info.isSoftware && this.lastRunMs > 20) await sleep(this.lastRunMs * 0.85);
+  }
+
+  /** Frees every buffer the plan created (not externals). */
+  destroy(): void {
+    this.destroyed = true;
+    for (const b of this.ownBuffers) b.destroy();
+    this.ownBuffers = [];
+    this.staging.clear();
+    this.bindGroups = [];
+  }
+
+  get bufferCount(): number {
+    return this.ownBuffers.length;
+  }
+}

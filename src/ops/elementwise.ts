@@ -1,0 +1,45 @@
+// Elementwise add / ReLU / GELU (shaders/elementwise.wgsl).
+import { grid, ceilDiv, type Plan } from '../gpu/plan.js';
+import type { Tensor } from '../gpu/tensor.js';
+
+const OPS = { add: 0, relu: 1, gelu: 2, addGelu: 3 } as const;
+
+function elementwise(p: Plan, op: keyof typeof OPS, a: Tensor, b: Tensor, outShape: readonly number[], label: string): Tensor {
+  const y = p.temp(outShape, label);
+  const n = y.size;
+  if (n % a.size !== 0 || n % b.size !== 0) {
+    throw new Error(`${op}: shapes [${a.shape}] and [${b.shape}] do not broadcast to [${outShape}]`);
+  }
+  p.dispatch({
+    shader: 'elementwise',
+    constants: { OP: OPS[op] },
+    inputs: [a, b],
+    outputs: [y],
+    params: [n, a.size, b.size, 0],
+    groups: grid(ceilDiv(n, 256)),
+    label,
+  });
+  return y;
+}
+
+/**
+ * a + b. The shorter operand repeats (flat index modulo its size), which covers the model's
+ * broadcasts: one image embedding against N prompt sets, a bias over a batch.
+ */
+export function add(p: Plan, a: Tensor, b: Tensor, label = 'add'): Tensor {
+  return elementwise(p, 'add', a, b, a.size >= b.size ? a.shape : b.shape, label);
+}
+
+export function relu(p: Plan, x: Tensor, label = 'relu'): Tensor {
+  return elementwise(p, 'relu', x, x, x.shape, label);
+}
+
+/** GELU, exact erf form (torch.nn.GELU()). */
+export function gelu(p: Plan, x: Tensor, label = 'gelu'): Tensor {
+  return elementwise(p, 'gelu', x, x, x.shape, label);
+}
+
+/** gelu(a + b), same broadcast as add(). */
+export function addGelu(p: Plan, a: Tensor, b: Tensor, label = 'add_gelu'): Tensor {
+  return elementwise(p, 'addGelu', a, b, a.size >= b.size ? a.shape : b.shape, label);
+}
