@@ -1,0 +1,59 @@
+// Tests that read ../shared (golden fixtures, the model notes) go through here. Without the
+// folder they skip with a warning naming the missing path; with the CI environment variable set
+// they never skip: a missing folder fails them.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'vitest';
+
+/** The repository root (two levels above this file), independent of the working directory. */
+export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+/** Where ../shared should be, and its golden folder. */
+export const sharedPath = resolve(repoRoot, '..', 'shared');
+export const goldenPath = join(sharedPath, 'golden');
+
+const inCI = process.env.CI !== undefined;
+const present = existsSync(goldenPath);
+let warned = false;
+
+/** ../shared when its golden folder exists, else null (after one warning naming the path). */
+export function sharedDir(): string | null {
+  if (present) return sharedPath;
+  if (!warned && !inCI) {
+    warned = true;
+    console.warn(`[shared] ${goldenPath} is missing: tests that need ../shared/golden are skipped`);
+  }
+  return null;
+}
+
+/** ../shared/golden, or an error saying it is missing (for use inside a shared test). */
+export function goldenDir(): string {
+  if (!present) throw new Error(`${goldenPath} is missing (needed by this test; CI=${process.env.CI ?? 'unset'})`);
+  return goldenPath;
+}
+
+/** Skip only outside CI and only when ../shared/golden is absent. */
+const skip = (): boolean => sharedDir() === null && !inCI;
+
+/** An `it` that needs ../shared/golden: skipped (with a warning) when absent, failing under CI. */
+export function itShared(name: string, fn: () => unknown | Promise<unknown>, timeout?: number): void {
+  it.skipIf(skip())(
+    name,
+    async () => {
+      goldenDir(); // under CI a missing folder fails here, naming the path
+      await fn();
+    },
+    timeout,
+  );
+}
+
+/**
+ * A `describe` block that needs ../shared/golden. When the folder is absent `fn` is not even
+ * called (so it may read files while collecting): the block holds one test that is skipped, or,
+ * under CI, fails naming the path.
+ */
+export function describeShared(name: string, fn: () => void): void {
+  if (present) describe(name, fn);
+  else describe(name, () => it.skipIf(skip())(`needs ${goldenPath}`, () => void goldenDir()));
+}
