@@ -1,0 +1,50 @@
+// Tiled permutation for when the innermost dim moves. In input coordinates: dim L is the input's
+// innermost (stride 1), dim Q becomes the output's innermost (output stride 1); up to four other
+// dims o0..o3 (sizes, input strides si*, output strides so*) ride along.
+//   x: [.., Q, .., L] row-major; y: the permuted layout, [.., L, .., Q] in its last dims
+// A workgroup of 256 (32 × 8) owns a 32 (Q) × 32 (L) tile for one index of the other dims: it reads
+// the tile along L (coalesced), stages it in workgroup memory (33 columns: no bank conflicts) and
+// writes it along Q (coalesced). Linear workgroup index = (((o0·D1 + o1)·D2 + o2)·D3 + o3)·TQ·TL
+// + tq·TL + tl, folded over x and y (see grid()).
+struct Params {
+  DQ: u32, DL: u32, TQ: u32, TL: u32, sQ: u32, sL: u32, total: u32, _pad0: u32,
+  D0: u32, D1: u32, D2: u32, D3: u32,
+  si0: u32, si1: u32, si2: u32, si3: u32,
+  so0: u32, so1: u32, so2: u32, so3: u32,
+}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+var<workgroup> tile: array<array<f32, 33>, 32>;
+
+@compute @workgroup_size(32, 8)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>) {
+  let wgi = wg.x + wg.y * nwg.x;
+  if (wgi >= p.total) { return; }  // uniform per workgroup: grid padding
+  let tl = wgi % p.TL;
+  var t = wgi / p.TL;
+  let tq = t % p.TQ;
+  t = t / p.TQ;
+  let o3 = t % p.D3; t = t / p.D3;
+  let o2 = t % p.D2; t = t / p.D2;
+  let o1 = t % p.D1; t = t / p.D1;
+  let o0 = t;
+  let bin = o0 * p.si0 + o1 * p.si1 + o2 * p.si2 + o3 * p.si3;
+  let bout = o0 * p.so0 + o1 * p.so1 + o2 * p.so2 + o3 * p.so3;
+
+  let tx = lid.x;
+  let ty = lid.y;
+  let l_in = tl * 32u + tx;
+  for (var r = 0u; r < 32u; r += 8u) {
+    let q = tq * 32u + ty + r;
+    if (q < p.DQ && l_in < p.DL) { tile[ty + r][tx] = x[bin + q * p.sQ + l_in]; }
+  }
+  workgroupBarrier();
+  let q_out = tq * 32u + tx;
+  for (var r = 0u; r < 32u; r += 8u) {
+    let l = tl * 32u + ty + r;
+    if (q_out < p.DQ && l < p.DL) { y[bout + l * p.sL + q_out] = tile[tx][ty + r]; }
+  }
+}

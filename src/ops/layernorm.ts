@@ -1,0 +1,75 @@
+// LayerNorm over the last dim (shaders/layernorm.wgsl) and SAM's LayerNorm2d over the channels of
+// an NCHW tensor, optionally fused with GELU (shaders/layernorm2d.wgsl). Both two-pass (mean, then
+// the mean square deviation), like PyTorch.
+import { ceilDiv, f32bits, grid, type Plan } from '../gpu/plan.js';
+import { expectShape, type Tensor } from '../gpu/tensor.js';
+
+/** Lanes per row for a row-per-segment reduction: a power of two in 32..256, about the row length. */
+export function lanesPerRow(n: number): number {
+  let t = 32;
+  while (t < 256 && t < n) t *= 2;
+  return t;
+}
+
+/** nn.LayerNorm over the last dim of x [..., C] with weight g [C] and bias b [C]. */
+export function layerNorm(p: Plan, x: Tensor, g: Tensor, b: Tensor, eps: number, opts: { label?: string } = {}): Tensor {
+  const label = opts.label ?? 'layernorm';
+  const C = x.dim(-1);
+  expectShape(g, [C], `${label}: weight`);
+  expectShape(b, [C], `${label}: bias`);
+  const rows = x.size / C;
+  const tpr = lanesPerRow(C);
+  const y = p.temp(x.shape, label);
+  p.dispatch({
+    shader: 'layernorm',
+    constants: { TPR: tpr },
+    inputs: [x, g, b],
+    outputs: [y],
+    params: [rows, C, f32bits(eps), 0],
+    groups: grid(ceilDiv(rows, 256 / tpr)),
+    label,
+  });
+  return y;
+}
+
+/**
+ * Pixels per workgroup of layernorm2d: as many as still leave ~256 workgroups (coalesced runs of
+ * 16..64 pixels), then more while the 256 / PX channel slices outnumber the channels.
+ */
+export function pixelsPerGroup(N: number, C: number, HW: number): number {
+  let px = 64;
+  while (px > 16 && N * ceilDiv(HW, px) < 256) px /= 2;
+  while (px < 256 && 256 / px > C) px *= 2;
+  return px;
+}
+
+/** SAM's LayerNorm2d over the channels of x [N, C, H, W], then GELU when act = 'gelu'. */
+export function layerNorm2d(
+  p: Plan,
+  x: Tensor,
+  g: Tensor,
+  b: Tensor,
+  eps: number,
+  opts: { act?: 'none' | 'gelu'; label?: string } = {},
+): Tensor {
+  const label = opts.label ?? 'layernorm2d';
+  expectShape(x, [-1, -1, -1, -1], `${label}: input`);
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  expectShape(g, [C], `${label}: weight`);
+  expectShape(b, [C], `${label}: bias`);
+  const HW = H * W;
+  const px = pixelsPerGroup(N, C, HW);
+  const blocks = ceilDiv(HW, px);
+  const total = N * blocks;
+  const y = p.temp(x.shape, label);
+  p.dispatch({
+    shader: 'layernorm2d',
+    constants: { PX: px, ACT: opts.act === 'gelu' ? 1 : 0 },
+    inputs: [x, g, b],
+    outputs: [y],
+    params: [C, HW, blocks, total, f32bits(eps), 0, 0, 0],
+    groups: grid(total),
+    label,
+  });
+  return y;
+}

@@ -1,0 +1,134 @@
+// Layout changes: general permutation (shaders/layout_permute.wgsl when the innermost dim stays,
+// shaders/layout_transpose.wgsl, a tiled transpose, when it moves) and the channels-last padding and
+// window partition / merge of SAM's windowed attention (shaders/layout_window.wgsl).
+import { ceilDiv, grid, type Plan } from '../gpu/plan.js';
+import { expectShape, type Tensor } from '../gpu/tensor.js';
+
+/**
+ * The same permutation on fewer dims: size-1 dims dropped, and input dims that stay adjacent and in
+ * order in the output merged. Returns the merged input dims and the permutation over them.
+ */
+export function simplifyPermutation(shape: readonly number[], perm: readonly number[]): { dims: number[]; perm: number[] } {
+  // Drop size-1 dims, renumbering the others.
+  const newIndex = new Map<number, number>();
+  const reduced: number[] = [];
+  shape.forEach((d, k) => {
+    if (d > 1) {
+      newIndex.set(k, reduced.length);
+      reduced.push(d);
+    }
+  });
+  if (!reduced.length) return { dims: [1], perm: [0] };
+  const kept = perm.filter((k) => shape[k]! > 1).map((k) => newIndex.get(k)!);
+  // Runs of consecutive input dims, in output order.
+  const runs: number[][] = [];
+  for (const k of kept) {
+    const last = runs[runs.length - 1];
+    if (last && last[last.length - 1]! + 1 === k) last.push(k);
+    else runs.push([k]);
+  }
+  const byInput = [...runs].sort((a, b) => a[0]! - b[0]!);
+  const dims = byInput.map((r) => r.reduce((s, k) => s * reduced[k]!, 1));
+  return { dims, perm: runs.map((r) => byInput.indexOf(r)) };
+}
+
+/** x.permute(perm) made contiguous; rank ≤ 6. */
+export function permute(p: Plan, x: Tensor, perm: number[], label = 'permute'): Tensor {
+  const r = x.rank;
+  if (r > 6 || perm.length !== r || [...perm].sort((a, b) => a - b).some((k, i) => k !== i)) {
+    throw new Error(`${label}: [${perm}] is not a permutation of the ${r} dims of '${x.label}' [${x.shape}] (rank ≤ 6)`);
+  }
+  const y = p.temp(perm.map((k) => x.shape[k]!), label);
+  const { dims, perm: P } = simplifyPermutation(x.shape, perm);
+  const n = dims.length;
+  const inStride = new Array<number>(n);
+  for (let k = n - 1, s = 1; k >= 0; k--) {
+    inStride[k] = s;
+    s *= dims[k]!;
+  }
+  const outStride = new Array<number>(n); // by input dim
+  for (let j = n - 1, s = 1; j >= 0; j--) {
+    outStride[P[j]!] = s;
+    s *= dims[P[j]!]!;
+  }
+  const L = n - 1;
+  const Q = P[n - 1]!;
+  if (Q === L) {
+    // Innermost dim unchanged: a strided gather, coalesced on both sides.
+    const d = [...new Array<number>(6 - n).fill(1), ...P.map((k) => dims[k]!)];
+    const s = [...new Array<number>(6 - n).fill(0), ...P.map((k) => inStride[k]!)];
+    p.dispatch({
+      shader: 'layout_permute',
+      inputs: [x],
+      outputs: [y],
+      params: [y.size, d[1]!, d[2]!, d[3]!, d[4]!, d[5]!, 0, 0, ...s, 0, 0],
+      groups: grid(ceilDiv(y.size, 256)),
+      label,
+    });
+    return y;
+  }
+  const others = dims.map((_, k) => k).filter((k) => k !== Q && k !== L);
+  while (others.length < 4) others.unshift(-1);
+  const D = others.map((k) => (k < 0 ? 1 : dims[k]!));
+  const si = others.map((k) => (k < 0 ? 0 : inStride[k]!));
+  const so = others.map((k) => (k < 0 ? 0 : outStride[k]!));
+  const TQ = ceilDiv(dims[Q]!, 32);
+  const TL = ceilDiv(dims[L]!, 32);
+  const total = TQ * TL * D.reduce((a, b) => a * b, 1);
+  p.dispatch({
+    shader: 'layout_transpose',
+    inputs: [x],
+    outputs: [y],
+    params: [dims[Q]!, dims[L]!, TQ, TL, inStride[Q]!, outStride[L]!, total, 0, ...D, ...si, ...so],
+    groups: grid(total),
+    label,
+  });
+  return y;
+}
+
+type WindowMode = 0 | 1 | 2;
+
+function windowOp(p: Plan, mode: WindowMode, x: Tensor, outShape: number[], words: number[], label: string): Tensor {
+  const y = p.temp(outShape, label);
+  p.dispatch({
+    shader: 'layout_window',
+    constants: { MODE: mode },
+    inputs: [x],
+    outputs: [y],
+    params: [y.size, ...words],
+    groups: grid(ceilDiv(y.size, 256)),
+    label,
+  });
+  return y;
+}
+
+/** Zero-pads x [B, H, W, C] (channels-last) at the bottom and right to [B, Hp, Wp, C]. */
+export function padHW(p: Plan, x: Tensor, Hp: number, Wp: number, label = 'pad_hw'): Tensor {
+  expectShape(x, [-1, -1, -1, -1], `${label}: input`);
+  const [B, H, W, C] = x.shape as [number, number, number, number];
+  if (Hp < H || Wp < W) throw new Error(`${label}: cannot pad [${x.shape}] to ${Hp}×${Wp}`);
+  return windowOp(p, 0, x, [B, Hp, Wp, C], [H, W, C, Hp, Wp, 0, 0], label);
+}
+
+/**
+ * SAM's window_partition: x [B, H, W, C] zero-padded to multiples of ws, split into windows
+ * [B·nH·nW, ws, ws, C], row-major over (nH, nW) within each image.
+ */
+export function windowPartition(p: Plan, x: Tensor, ws: number, label = 'window_partition'): Tensor {
+  expectShape(x, [-1, -1, -1, -1], `${label}: input`);
+  const [B, H, W, C] = x.shape as [number, number, number, number];
+  const nH = ceilDiv(H, ws);
+  const nW = ceilDiv(W, ws);
+  return windowOp(p, 1, x, [B * nH * nW, ws, ws, C], [H, W, C, ws, 0, nH, nW], label);
+}
+
+/** SAM's window_unpartition: windows [B·nH·nW, ws, ws, C] merged and cropped to [B, H, W, C]. */
+export function windowUnpartition(p: Plan, w: Tensor, ws: number, H: number, W: number, label = 'window_unpartition'): Tensor {
+  const nH = ceilDiv(H, ws);
+  const nW = ceilDiv(W, ws);
+  expectShape(w, [-1, ws, ws, -1], `${label}: windows`);
+  const [nWin, , , C] = w.shape as [number, number, number, number];
+  if (nWin % (nH * nW) !== 0) throw new Error(`${label}: ${nWin} windows are not a multiple of ${nH}×${nW} for ${H}×${W}`);
+  const B = nWin / (nH * nW);
+  return windowOp(p, 2, w, [B, H, W, C], [H, W, C, ws, 0, nH, nW], label);
+}
