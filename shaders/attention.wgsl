@@ -1,0 +1,121 @@
+// Fused multi-head attention: out = softmax(q kᵀ / sqrt(d) + bias) v, per head, heads concatenated
+// in the channel dim (PyTorch's separate_heads / recombine_heads), flash style: scores, an online
+// softmax (running max and sum) and the V product in one pass; no Tq×Tk matrix in global memory.
+//   q    [B, Tq, C]       C = H·d, head h owns channels h·d .. h·d+d-1
+//   k, v [B, Tk, C]
+//   bias [B, H, Tq, Tk]   additive, added to the scaled scores (HAS_BIAS = 1; else any buffer, unread)
+//   out  [B, Tq, C]
+// One workgroup of 64 invocations owns QPW = 64/KS queries of one (batch, head): invocation
+// li = qi·KS + s works on query qi against the keys s, s+KS, … of each tile of TK keys, which is
+// staged (K and V, rows padded to d+1 floats) in workgroup memory. The KS partial (max, sum, acc)
+// of a query are merged at the end through workgroup memory, RC channels at a time, so that the
+// output rows are written by consecutive invocations.
+// Overrides: HD = d (1..64), KS (power of two dividing 64, at most TILE/(HD+1)), HAS_BIAS.
+override HD: u32 = 32u;
+override KS: u32 = 8u;
+override HAS_BIAS: u32 = 0u;
+
+const WG: u32 = 64u;
+const TILE: u32 = 1280u; // floats per K (and per V) tile
+const RC: u32 = 16u;     // channels per merge chunk
+const RCP: u32 = 17u;    // padded row of the merge buffer
+const NEG: f32 = -1.0e30;
+
+struct Params { B: u32, Tq: u32, Tk: u32, H: u32, C: u32, nqb: u32, scale: f32, _pad: u32 }
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+
+var<workgroup> ks: array<f32, TILE>; // K tile, then the merge buffer
+var<workgroup> vs: array<f32, TILE>;
+var<workgroup> sm: array<f32, WG>;
+var<workgroup> sl: array<f32, WG>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let wid = wg.x + wg.y * nwg.x;
+  if (wid >= p.B * p.H * p.nqb) { return; }
+  let qpw = WG / KS;
+  let hdp = HD + 1u;
+  let tk = (TILE / hdp) / KS * KS;
+  let qb = wid % p.nqb;
+  let h = (wid / p.nqb) % p.H;
+  let b = wid / (p.nqb * p.H);
+  let qi = li / KS;
+  let s = li % KS;
+  let tq = qb * qpw + qi;
+  let valid = tq < p.Tq;
+  let hoff = h * HD;
+
+  var qv: array<f32, 64>;
+  var acc: array<f32, 64>;
+  for (var i = 0u; i < HD; i++) { acc[i] = 0.0; qv[i] = 0.0; }
+  if (valid) {
+    let base = (b * p.Tq + tq) * p.C + hoff;
+    for (var i = 0u; i < HD; i++) { qv[i] = q[base + i] * p.scale; }
+  }
+  var m = NEG;
+  var l = 0.0;
+  let brow = ((b * p.H + h) * p.Tq + tq) * p.Tk;
+
+  for (var kb = 0u; kb < p.Tk; kb += tk) {
+    let nk = min(tk, p.Tk - kb);
+    workgroupBarrier();
+    for (var e = li; e < nk * HD; e += WG) {
+      let j = e / HD;
+      let i = e - j * HD;
+      let g = (b * p.Tk + kb + j) * p.C + hoff + i;
+      ks[j * hdp + i] = k[g];
+      vs[j * hdp + i] = v[g];
+    }
+    workgroupBarrier();
+    if (valid) {
+      for (var j = s; j < nk; j += KS) {
+        let o = j * hdp;
+        var sc = 0.0;
+        for (var i = 0u; i < HD; i++) { sc += qv[i] * ks[o + i]; }
+        if (HAS_BIAS != 0u) { sc += bias[brow + kb + j]; }
+        if (sc > m) {
+          let c = exp(m - sc);
+          l *= c;
+          for (var i = 0u; i < HD; i++) { acc[i] *= c; }
+          m = sc;
+        }
+        let pr = exp(sc - m);
+        l += pr;
+        for (var i = 0u; i < HD; i++) { acc[i] += pr * vs[o + i]; }
+      }
+    }
+  }
+
+  // Merge the KS partial results of each query.
+  sm[li] = m;
+  sl[li] = l;
+  workgroupBarrier();
+  var mx = NEG;
+  for (var t = 0u; t < KS; t++) { mx = max(mx, sm[qi * KS + t]); }
+  var tot = 0.0;
+  for (var t = 0u; t < KS; t++) { tot += sl[qi * KS + t] * exp(sm[qi * KS + t] - mx); }
+  let f = exp(m - mx) / tot;
+  for (var c0 = 0u; c0 < HD; c0 += RC) {
+    workgroupBarrier();
+    for (var j = 0u; j < RC; j++) {
+      if (c0 + j < HD) { ks[li * RCP + j] = acc[c0 + j] * f; }
+    }
+    workgroupBarrier();
+    for (var o = li; o < qpw * RC; o += WG) {
+      let q2 = o / RC;
+      let j = o - q2 * RC;
+      let t2 = qb * qpw + q2;
+      if (c0 + j < HD && t2 < p.Tq) {
+        var r = 0.0;
+        for (var t = 0u; t < KS; t++) { r += ks[(q2 * KS + t) * RCP + j]; }
+        out[(b * p.Tq + t2) * p.C + hoff + c0 + j] = r;
+      }
+    }
+  }
+}
