@@ -24,10 +24,11 @@ function elementwise(p: Plan, op: keyof typeof OPS, a: Tensor, b: Tensor, outSha
 
 /**
  * a + b. The shorter operand repeats (flat index modulo its size), which covers the model's
- * broadcasts: one image embedding against N prompt sets, a bias over a batch.
+ * broadcasts: one image embedding against N prompt sets, a bias over a batch. `outShape` may be
+ * larger than both (both repeat), e.g. to expand one image's tokens to N prompt sets.
  */
-export function add(p: Plan, a: Tensor, b: Tensor, label = 'add'): Tensor {
-  return elementwise(p, 'add', a, b, a.size >= b.size ? a.shape : b.shape, label);
+export function add(p: Plan, a: Tensor, b: Tensor, label = 'add', outShape?: readonly number[]): Tensor {
+  return elementwise(p, 'add', a, b, outShape ?? (a.size >= b.size ? a.shape : b.shape), label);
 }
 
 export function relu(p: Plan, x: Tensor, label = 'relu'): Tensor {

@@ -1,0 +1,253 @@
+#!/usr/bin/env node
+// sam-unet: segment an image with SAM-UNet on WebGPU from the command line (Node + Dawn).
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { requestGpu, type Gpu } from './gpu/device.js';
+import { decodeImage, encodePng, type RgbImage } from './image/decode.js';
+import { drawBox, drawPoints, overlayMask } from './image/overlay.js';
+import { sheppLogan } from './image/phantom.js';
+import { safetensorsWeights, syntheticWeights } from './model/providers.js';
+import type { Box, Point, PromptSet } from './model/prompts.js';
+import { SamUnet, type DecodeResult } from './model/sam_unet.js';
+import type { Variant, WeightProvider } from './model/weights.js';
+import { fileSource } from './safetensors/node.js';
+import { SafetensorsFile } from './safetensors/read.js';
+import { serializeSafetensors, writeSafetensors } from './safetensors/write.js';
+import { syntheticStateDict } from './weights/synthetic.js';
+
+const USAGE = `sam-unet — SAM-UNet medical image segmentation on WebGPU
+
+Usage:
+  sam-unet segment IMAGE --weights W.safetensors [--variant res50|res34]
+                   [--box x0,y0,x1,y1]... [--point x,y,label]... [--mask-input PREV.safetensors]
+                   --out MASK.png [--logits OUT.safetensors] [--overlay OVERLAY.png]
+  sam-unet synth-weights --variant res50|res34 --out W.safetensors
+  sam-unet demo [--out-dir DIR] [--variant res50|res34]
+  sam-unet info
+
+IMAGE is PNG or JPEG. Coordinates are pixels of the original image. Each --box is one prompt set
+(N boxes give MASK-0.png, MASK-1.png, …); --point x,y,1 (foreground) or x,y,0 (background) joins
+every set, or forms the only set when there is no box. --weights synthetic:res50 (or :res34) uses
+the built-in synthetic weights, which give meaningless masks.`;
+
+class UsageError extends Error {}
+
+function numbers(s: string, n: number, what: string): number[] {
+  const v = s.split(',').map((x) => Number(x.trim()));
+  if (v.length !== n || v.some((x) => !Number.isFinite(x))) throw new UsageError(`${what} '${s}': expected ${n} comma-separated numbers`);
+  return v;
+}
+
+function variantOf(s: string | undefined): Variant | undefined {
+  if (s === undefined) return undefined;
+  if (s !== 'res50' && s !== 'res34') throw new UsageError(`--variant must be res50 or res34, got '${s}'`);
+  return s;
+}
+
+async function openWeights(path: string): Promise<{ provider: WeightProvider; close: () => Promise<void> }> {
+  const m = path.match(/^synthetic:(res50|res34)$/);
+  if (m) return { provider: syntheticWeights(m[1] as Variant), close: async () => {} };
+  const src = await fileSource(path);
+  try {
+    return { provider: safetensorsWeights(await SafetensorsFile.open(src)), close: () => src.close() };
+  } catch (e) {
+    await src.close();
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+function log(msg: string): void {
+  process.stderr.write(msg + '\n');
+}
+
+async function loadModel(gpu: Gpu, weights: string, variant?: Variant): Promise<SamUnet> {
+  const t0 = performance.now();
+  const { provider, close } = await openWeights(weights);
+  try {
+    const model = await SamUnet.load(gpu, provider, { variant });
+    if (model.weights.unexpected.length) log(`note: ${model.weights.unexpected.length} unused key(s) in the weights, e.g. ${model.weights.unexpected[0]}`);
+    log(`loaded ${model.variant} weights in ${(performance.now() - t0).toFixed(0)} ms`);
+    return model;
+  } finally {
+    await close();
+  }
+}
+
+async function runSegment(model: SamUnet, image: RgbImage, sets: PromptSet[]): Promise<DecodeResult> {
+  const t0 = performance.now();
+  const emb = await model.encode(image);
+  const t1 = performance.now();
+  const out = await model.decode(emb, sets);
+  const t2 = performance.now();
+  emb.destroy();
+  log(`adapter: ${model.gpu.info.name}`);
+  log(`encode ${(t1 - t0).toFixed(0)} ms (includes pipeline compilation on first use), decode ${(t2 - t1).toFixed(0)} ms`);
+  return out;
+}
+
+function maskPng(r: DecodeResult, i: number): Uint8Array {
+  const m = r.masks[i]!;
+  const grey = new Uint8Array(m.length);
+  for (let k = 0; k < m.length; k++) grey[k] = m[k]! ? 255 : 0;
+  return encodePng(r.width, r.height, grey, 1);
+}
+
+function overlayPng(image: RgbImage, r: DecodeResult, sets: PromptSet[]): Uint8Array {
+  let img = image;
+  r.masks.forEach((m) => (img = overlayMask(img, m)));
+  for (const s of sets) {
+    if (s.box) img = drawBox(img, s.box);
+    if (s.points) img = drawPoints(img, s.points);
+  }
+  return encodePng(img.width, img.height, img.data, 3);
+}
+
+/** MASK.png for one set; MASK-0.png, MASK-1.png, … for several. */
+function outName(path: string, i: number, n: number): string {
+  if (n === 1) return path;
+  const ext = extname(path);
+  return `${path.slice(0, path.length - ext.length)}-${i}${ext}`;
+}
+
+async function writeOutputs(r: DecodeResult, out: string, logitsPath?: string): Promise<void> {
+  for (let i = 0; i < r.n; i++) {
+    const name = outName(out, i, r.n);
+    await writeFile(name, maskPng(r, i));
+    log(`wrote ${name}`);
+  }
+  if (logitsPath) {
+    const cat = (xs: Float32Array[]) => {
+      const all = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
+      let o = 0;
+      for (const x of xs) all.set(x, (o += x.length) - x.length);
+      return all;
+    };
+    await writeFile(logitsPath, serializeSafetensors([
+      { name: 'low_res_logits', dtype: 'F32', shape: [r.n, 1, 64, 64], data: cat(r.lowResLogits) },
+      { name: 'logits', dtype: 'F32', shape: [r.n, 1, r.height, r.width], data: cat(r.logits) },
+    ]));
+    log(`wrote ${logitsPath}`);
+  }
+}
+
+async function segment(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      weights: { type: 'string' },
+      variant: { type: 'string' },
+      box: { type: 'string', multiple: true },
+      point: { type: 'string', multiple: true },
+      'mask-input': { type: 'string' },
+      out: { type: 'string' },
+      logits: { type: 'string' },
+      overlay: { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('segment takes one IMAGE');
+  if (!values.weights) throw new UsageError('segment needs --weights');
+  if (!values.out) throw new UsageError('segment needs --out MASK.png');
+  const boxes = (values.box ?? []).map((b) => numbers(b, 4, '--box') as unknown as Box);
+  const points = (values.point ?? []).map((p) => numbers(p, 3, '--point') as unknown as Point);
+  if (!boxes.length && !points.length) throw new UsageError('segment needs at least one --box or --point');
+  let maskInput: Float32Array | undefined;
+  if (values['mask-input']) {
+    if (boxes.length > 1) throw new UsageError('--mask-input works with one prompt set (at most one --box)');
+    const src = await fileSource(values['mask-input']);
+    try {
+      const f = await SafetensorsFile.open(src);
+      const info = f.info('low_res_logits');
+      if (info.shape.join('x') !== '1x1x64x64') throw new UsageError(`--mask-input: low_res_logits has shape [${info.shape}], expected [1, 1, 64, 64]`);
+      maskInput = await f.readF32('low_res_logits');
+    } finally {
+      await src.close();
+    }
+  }
+  const sets: PromptSet[] = boxes.length ? boxes.map((box) => ({ box, points, maskInput })) : [{ points, maskInput }];
+  const image = decodeImage(new Uint8Array(await readFile(positionals[0]!)));
+  const gpu = await requestGpu();
+  const model = await loadModel(gpu, values.weights, variantOf(values.variant));
+  try {
+    const r = await runSegment(model, image, sets);
+    await writeOutputs(r, values.out, values.logits);
+    if (values.overlay) {
+      await writeFile(values.overlay, overlayPng(image, r, sets));
+      log(`wrote ${values.overlay}`);
+    }
+  } finally {
+    model.destroy();
+  }
+}
+
+async function synthWeights(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { variant: { type: 'string' }, out: { type: 'string' } } });
+  const variant = variantOf(values.variant);
+  if (!variant) throw new UsageError('synth-weights needs --variant res50|res34');
+  if (!values.out) throw new UsageError('synth-weights needs --out W.safetensors');
+  await mkdir(dirname(values.out), { recursive: true });
+  const stream = createWriteStream(values.out);
+  const write = (chunk: Uint8Array) =>
+    new Promise<void>((resolve, reject) => (stream.write(chunk, (e) => (e ? reject(e) : resolve()))));
+  const entries = [...syntheticStateDict(variant)].map((t) => ({ name: t.key, dtype: t.dtype, shape: t.shape, data: t.data }));
+  const bytes = await writeSafetensors(entries, write, { format: 'pt', variant, note: 'synthetic SAM-UNet weights (../shared/golden/README.md rule): meaningless masks' });
+  await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  log(`wrote ${values.out} (${variant}, ${(bytes / 1e6).toFixed(1)} MB)`);
+}
+
+async function demo(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { 'out-dir': { type: 'string' }, variant: { type: 'string' } } });
+  const dir = values['out-dir'] ?? 'out';
+  const variant = variantOf(values.variant) ?? 'res50';
+  await mkdir(dir, { recursive: true });
+  log('SAM-UNet demo: a Shepp–Logan phantom segmented with SYNTHETIC weights.');
+  log('Synthetic weights are deterministic noise: the mask shows the pipeline runs, not a real segmentation.');
+  log('For real masks convert a trained checkpoint (see README) and run `sam-unet segment`.');
+  const image = sheppLogan(256);
+  await writeFile(join(dir, 'phantom.png'), encodePng(image.width, image.height, image.data, 3));
+  const gpu = await requestGpu();
+  const model = await loadModel(gpu, `synthetic:${variant}`);
+  try {
+    const sets: PromptSet[] = [{ box: [70, 60, 150, 200] }];
+    const r = await runSegment(model, image, sets);
+    await writeOutputs(r, join(dir, 'mask.png'), join(dir, 'logits.safetensors'));
+    await writeFile(join(dir, 'overlay.png'), overlayPng(image, r, sets));
+    let inside = 0;
+    for (const v of r.masks[0]!) inside += v;
+    log(`wrote ${join(dir, 'overlay.png')} (mask covers ${inside} of ${r.width * r.height} pixels)`);
+  } finally {
+    model.destroy();
+  }
+}
+
+async function info(): Promise<void> {
+  const gpu = await requestGpu();
+  console.log(JSON.stringify({ adapter: gpu.info, limits: { maxStorageBufferBindingSize: gpu.device.limits.maxStorageBufferBindingSize, maxBufferSize: gpu.device.limits.maxBufferSize } }, null, 2));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'segment': await segment(rest); break;
+      case 'synth-weights': await synthWeights(rest); break;
+      case 'demo': await demo(rest); break;
+      case 'info': await info(); break;
+      case undefined: case '-h': case '--help': case 'help': console.log(USAGE); return cmd === undefined ? 2 : 0;
+      default: throw new UsageError(`unknown command '${cmd}'`);
+    }
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    if (e instanceof UsageError || err.name === 'TypeError' && /parseArgs|option/i.test(err.message)) {
+      log(`sam-unet: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    log(`sam-unet: ${err.name && err.name !== 'Error' ? err.name + ': ' : ''}${err.message}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,14 @@
+// sam-unet-webgpu: SAM-UNet medical image segmentation on WebGPU, in the browser, Deno and Node.
+export { requestGpu, checkAdapter, GpuUnavailableError, REQUIRED_LIMITS, type Gpu, type GpuOptions, type AdapterDescription } from './gpu/device.js';
+export { Plan, type BuildStats } from './gpu/plan.js';
+export { SamUnet, ImageEmbedding, type DecodeResult } from './model/sam_unet.js';
+export { PromptError, MAX_POINTS, type PromptSet, type Box, type Point } from './model/prompts.js';
+export { ModelWeights, WeightError, detectVariant, type Variant, type WeightProvider, type LoadProgress, type LoadOptions } from './model/weights.js';
+export { safetensorsWeights, syntheticWeights } from './model/providers.js';
+export { modelKeys } from './model/keys.js';
+export { SafetensorsFile, SafetensorsError, bytesSource, blobSource, readSafetensorsStream, type ByteSource, type TensorInfo } from './safetensors/read.js';
+export { serializeSafetensors, writeSafetensors } from './safetensors/write.js';
+export { syntheticValues, syntheticStateDict } from './weights/synthetic.js';
+export { decodeImage, encodePng, ImageDecodeError, type RgbImage } from './image/decode.js';
+export { sheppLogan } from './image/phantom.js';
+export { overlayMask, drawBox, drawPoints } from './image/overlay.js';

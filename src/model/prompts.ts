@@ -1,0 +1,84 @@
+// Prompts in the original image's pixels → the sparse token list the decoder takes, with the checks
+// that keep a wrong prompt from turning into a silently wrong mask.
+//
+// Documented behaviour:
+// - Coordinates are pixels of the original image, x to the right, y down. A point or box must be
+//   finite; a box needs x0 < x1 and y0 < y1. A box or point partly outside the image is used as
+//   given (as upstream does); one wholly outside the image is an error.
+// - Point labels are 1 (foreground) or 0 (background). At most MAX_POINTS points per prompt set.
+// - Each prompt set needs a box or at least one point; a mask prompt (1×64×64 low-resolution logits
+//   of an earlier run) may be added to either.
+// - Without a box, a padding point (0, 0, label −1) is appended, as upstream's prompt encoder does.
+
+export type Box = readonly [number, number, number, number];
+export type Point = readonly [number, number, number];
+
+export interface PromptSet {
+  box?: Box;
+  points?: readonly Point[];
+  /** Low-resolution logits of an earlier run, 64×64 (1×1×64×64). */
+  maskInput?: Float32Array;
+}
+
+export const MAX_POINTS = 64;
+export const MASK_SIDE = 64;
+
+export class PromptError extends Error {
+  override name = 'PromptError';
+}
+
+export interface FrameInfo {
+  /** Original image size. */
+  width: number;
+  height: number;
+  /** Resized size (longest side 256). */
+  inputW: number;
+  inputH: number;
+}
+
+/** Tokens of one set as (x, y, label) in the model frame; labels 2 / 3 are box corners, −1 padding. */
+export function promptTokensOf(set: PromptSet, f: FrameInfo, which = 'prompt'): number[][] {
+  if (set === null || typeof set !== 'object') throw new PromptError(`${which}: expected an object with box / points / maskInput`);
+  const sx = f.inputW / f.width;
+  const sy = f.inputH / f.height;
+  const tokens: number[][] = [];
+  const points = set.points ?? [];
+  if (!Array.isArray(points)) throw new PromptError(`${which}.points: expected an array of [x, y, label]`);
+  if (points.length > MAX_POINTS) throw new PromptError(`${which}.points: ${points.length} points, at most ${MAX_POINTS} are allowed`);
+  points.forEach((pt, i) => {
+    const name = `${which}.points[${i}]`;
+    if (!Array.isArray(pt) || pt.length !== 3) throw new PromptError(`${name}: expected [x, y, label]`);
+    const [x, y, label] = pt as unknown as Point;
+    if (!Number.isFinite(x) || !Number.isFinite(y)) throw new PromptError(`${name}: coordinates must be finite numbers, got (${x}, ${y})`);
+    if (label !== 0 && label !== 1) throw new PromptError(`${name}: label must be 1 (foreground) or 0 (background), got ${label}`);
+    if (x < 0 || y < 0 || x > f.width || y > f.height) {
+      throw new PromptError(`${name}: (${x}, ${y}) is outside the ${f.width}×${f.height} image`);
+    }
+    tokens.push([x * sx, y * sy, label]);
+  });
+  if (set.box !== undefined) {
+    const b = set.box;
+    if (!Array.isArray(b) || b.length !== 4) throw new PromptError(`${which}.box: expected [x0, y0, x1, y1]`);
+    const [x0, y0, x1, y1] = b as unknown as Box;
+    if (![x0, y0, x1, y1].every(Number.isFinite)) throw new PromptError(`${which}.box: coordinates must be finite numbers, got [${b}]`);
+    if (!(x0 < x1) || !(y0 < y1)) throw new PromptError(`${which}.box: needs x0 < x1 and y0 < y1, got [${b}]`);
+    if (x1 <= 0 || y1 <= 0 || x0 >= f.width || y0 >= f.height) {
+      throw new PromptError(`${which}.box: [${b}] lies wholly outside the ${f.width}×${f.height} image`);
+    }
+    tokens.push([x0 * sx, y0 * sy, 2], [x1 * sx, y1 * sy, 3]);
+  } else {
+    if (points.length === 0) throw new PromptError(`${which}: needs a box or at least one point`);
+    // Upstream's _embed_points(pad=True): pad point inserted after the points, before the box.
+    tokens.push([0, 0, -1]);
+  }
+  if (set.maskInput !== undefined) {
+    const m = set.maskInput;
+    if (!(m instanceof Float32Array) || m.length !== MASK_SIDE * MASK_SIDE) {
+      throw new PromptError(`${which}.maskInput: expected a Float32Array of ${MASK_SIDE}×${MASK_SIDE} logits, got ${m instanceof Float32Array ? m.length : typeof m} values`);
+    }
+    for (let i = 0; i < m.length; i++) {
+      if (!Number.isFinite(m[i]!)) throw new PromptError(`${which}.maskInput: value ${m[i]} at index ${i}`);
+    }
+  }
+  return tokens;
+}

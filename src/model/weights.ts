@@ -1,0 +1,228 @@
+// SAM-UNet weights on the GPU, keyed by the upstream state_dict names.
+//
+// Loading is strict: every key of the variant must be present with its exact shape (an error
+// names the key), floating values must be finite (NaN / Inf are reported by key), and keys the
+// model does not know are reported in `unexpected`. The one layout change, BatchNorm folded into
+// the preceding convolution, happens here through foldBatchNorm().
+import type { Gpu } from '../gpu/device.js';
+import type { Plan } from '../gpu/plan.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { foldBatchNorm } from '../weights/fold.js';
+import { modelKeys } from './keys.js';
+
+import type { Variant } from './keys.js';
+
+export type { Variant };
+
+export const BN_EPS = 1e-5;
+
+/** Where weights come from: a safetensors file, a stream, or the synthetic rule. */
+export interface WeightProvider {
+  /** Every tensor the source holds, with its dtype and shape. */
+  readonly entries: ReadonlyMap<string, { dtype: string; shape: readonly number[] }>;
+  /** The tensor's values as float32 (F16 / BF16 converted). */
+  read(key: string): Promise<Float32Array>;
+}
+
+export class WeightError extends Error {
+  override name = 'WeightError';
+}
+
+/** res50 and res34 differ in their ResNet blocks: Bottleneck blocks have a conv3. */
+export function detectVariant(keys: Iterable<string>): Variant {
+  let sawResnet = false;
+  for (const k of keys) {
+    if (k === 'resnet.stage1.0.conv3.weight') return 'res50';
+    if (k.startsWith('resnet.')) sawResnet = true;
+  }
+  if (!sawResnet) throw new WeightError('weights hold no resnet.* keys: not a SAM-UNet state_dict (keys must be the upstream names, unchanged)');
+  return 'res34';
+}
+
+export interface LoadProgress {
+  loaded: number;
+  total: number;
+  key: string;
+}
+
+export interface LoadOptions {
+  variant?: Variant;
+  onProgress?: (p: LoadProgress) => void;
+}
+
+interface GpuWeight {
+  buffer: GPUBuffer;
+  shape: readonly number[];
+}
+
+/** The conv whose output the BatchNorm at `bnPrefix` normalises (torchvision / upstream naming). */
+function convOfBn(bnPrefix: string): string | null {
+  let m: RegExpMatchArray | null;
+  if ((m = bnPrefix.match(/^(resnet\.stage\d+\.\d+)\.bn(\d)$/))) return `${m[1]}.conv${m[2]}`;
+  if ((m = bnPrefix.match(/^(resnet\.stage\d+\.\d+\.downsample)\.1$/))) return `${m[1]}.0`;
+  if (bnPrefix === 'resnet.stage0.1') return 'resnet.stage0.0';
+  return null;
+}
+
+/** For a ResNet conv weight, the BatchNorm prefix that follows it. */
+function bnAfter(key: string, keys: ReadonlySet<string>): string | null {
+  let m: RegExpMatchArray | null;
+  let bn: string | null = null;
+  if ((m = key.match(/^(resnet\.stage\d+\.\d+)\.conv(\d)\.weight$/))) bn = `${m[1]}.bn${m[2]}`;
+  else if ((m = key.match(/^(resnet\.stage\d+\.\d+\.downsample)\.0\.weight$/))) bn = `${m[1]}.1`;
+  else if (key === 'resnet.stage0.0.weight') bn = 'resnet.stage0.1';
+  return bn && keys.has(`${bn}.running_var`) ? bn : null;
+}
+
+export class ModelWeights {
+  readonly variant: Variant;
+  /** Keys in the source that the model does not use (reported, not fatal). */
+  readonly unexpected: string[];
+  private readonly gpu: Gpu;
+  private readonly tensors = new Map<string, GpuWeight>();
+  private destroyed = false;
+
+  private constructor(gpu: Gpu, variant: Variant, unexpected: string[]) {
+    this.gpu = gpu;
+    this.variant = variant;
+    this.unexpected = unexpected;
+  }
+
+  /** Validates the key set, then reads, checks, folds and uploads every tensor. */
+  static async load(gpu: Gpu, src: WeightProvider, opts: LoadOptions = {}): Promise<ModelWeights> {
+    const detected = detectVariant(src.entries.keys());
+    const variant = opts.variant ?? detected;
+    if (opts.variant && opts.variant !== detected) {
+      throw new WeightError(`weights look like ${detected} (resnet.stage1.0.conv3.weight ${detected === 'res50' ? 'present' : 'absent'}) but variant ${opts.variant} was asked for`);
+    }
+    const spec = modelKeys(variant);
+    const specByKey = new Map(spec.map((s) => [s.key, s]));
+    const missing = spec.filter((s) => !src.entries.has(s.key)).map((s) => s.key);
+    if (missing.length) {
+      throw new WeightError(`${variant} weights: ${missing.length} key(s) missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`);
+    }
+    for (const s of spec) {
+      const e = src.entries.get(s.key)!;
+      const same = e.shape.length === s.shape.length && e.shape.every((d, i) => d === s.shape[i]);
+      // PyTorch stores 0-d num_batches_tracked; accept any integer scalar-ish shape there.
+      if (!same && !s.key.endsWith('num_batches_tracked')) {
+        throw new WeightError(`weight '${s.key}' has shape [${e.shape}], ${variant} needs [${s.shape}]`);
+      }
+      if (s.dtype === 'F32' && !['F32', 'F16', 'BF16'].includes(e.dtype)) {
+        throw new WeightError(`weight '${s.key}' has dtype ${e.dtype}, a float tensor (F32, F16 or BF16) is needed`);
+      }
+    }
+    const unexpected = [...src.entries.keys()].filter((k) => !specByKey.has(k));
+    const w = new ModelWeights(gpu, variant, unexpected);
+    try {
+      await w.upload(src, spec.map((s) => s.key), opts.onProgress);
+    } catch (e) {
+      w.destroy();
+      throw e;
+    }
+    return w;
+  }
+
+  private async upload(src: WeightProvider, keys: string[], onProgress?: (p: LoadProgress) => void): Promise<void> {
+    const floatKeys = keys.filter((k) => !k.endsWith('num_batches_tracked'));
+    const readChecked = async (key: string) => {
+      const v = await src.read(key);
+      for (let i = 0; i < v.length; i++) {
+        if (!Number.isFinite(v[i]!)) throw new WeightError(`weight '${key}' holds ${v[i]} at flat index ${i}`);
+      }
+      return v;
+    };
+    const keySet = new Set(keys);
+    let loaded = 0;
+    const total = floatKeys.length;
+    for (const key of floatKeys) {
+      const m = key.match(/^(.*)\.(weight|bias|running_mean|running_var)$/);
+      if (m && convOfBn(m[1]!)) continue; // a BatchNorm parameter: folded into its conv below
+      const bnPrefix = bnAfter(key, keySet);
+      if (bnPrefix) {
+        const shape = src.entries.get(key)!.shape;
+        const [wv, g, b, mean, variance] = await Promise.all([
+          readChecked(key),
+          readChecked(`${bnPrefix}.weight`),
+          readChecked(`${bnPrefix}.bias`),
+          readChecked(`${bnPrefix}.running_mean`),
+          readChecked(`${bnPrefix}.running_var`),
+        ]);
+        const folded = foldBatchNorm(wv, shape[0]!, null, { weight: g, bias: b, mean, var: variance }, BN_EPS);
+        this.put(key, folded.w, shape);
+        this.put(`${key.slice(0, -'.weight'.length)}.bias`, folded.b, [shape[0]!]);
+        loaded += 5;
+      } else {
+        this.put(key, await readChecked(key), src.entries.get(key)!.shape);
+        loaded += 1;
+      }
+      onProgress?.({ loaded, total, key });
+    }
+  }
+
+  private put(key: string, data: Float32Array, shape: readonly number[]): void {
+    const device = this.gpu.device;
+    const buffer = device.createBuffer({
+      size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+      label: key,
+    });
+    device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
+    this.tensors.set(key, { buffer, shape: [...shape] });
+  }
+
+  /**
+   * A derived weight `key`: the tensors `parts` (each [1, C]) stacked into [parts.length, C] by GPU
+   * copies, so that a kernel binds one buffer instead of many (the prompt encoder's label embeddings).
+   */
+  concat(key: string, parts: readonly string[]): void {
+    const ws = parts.map((k) => {
+      const w = this.tensors.get(k);
+      if (!w) throw new WeightError(`no weight '${k}' to concatenate into '${key}'`);
+      return w;
+    });
+    const c = ws[0]!.shape[ws[0]!.shape.length - 1]!;
+    for (const [i, w] of ws.entries()) {
+      if (w.shape.reduce((a, b) => a * b, 1) !== c) throw new WeightError(`'${parts[i]}' [${w.shape}] is not a row of ${c}`);
+    }
+    const device = this.gpu.device;
+    const buffer = device.createBuffer({ size: parts.length * c * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: key });
+    const enc = device.createCommandEncoder();
+    ws.forEach((w, i) => enc.copyBufferToBuffer(w.buffer, 0, buffer, i * c * 4, c * 4));
+    device.queue.submit([enc.finish()]);
+    this.tensors.set(key, { buffer, shape: [parts.length, c] });
+  }
+
+  has(key: string): boolean {
+    return this.tensors.has(key);
+  }
+
+  /** The weight as a tensor of plan `p`. A folded conv's bias is `<conv>.bias`. */
+  t(p: Plan, key: string): Tensor {
+    if (this.destroyed) throw new Error('weights were destroyed');
+    const w = this.tensors.get(key);
+    if (!w) throw new WeightError(`no weight '${key}' on the GPU`);
+    return p.external(w.buffer, w.shape, key);
+  }
+
+  /** `<prefix>.bias` as a tensor, or null when the layer has none. */
+  biasOrNull(p: Plan, prefix: string): Tensor | null {
+    return this.tensors.has(`${prefix}.bias`) ? this.t(p, `${prefix}.bias`) : null;
+  }
+
+  get bufferCount(): number {
+    return this.tensors.size;
+  }
+
+  get bytes(): number {
+    let n = 0;
+    for (const w of this.tensors.values()) n += w.buffer.size;
+    return n;
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    for (const w of this.tensors.values()) w.buffer.destroy();
+    this.tensors.clear();
+  }
+}
