@@ -9,7 +9,9 @@
 // `run()` writes the inputs, encodes the recorded dispatch list into one command buffer, submits it
 // once and reads back only the requested outputs. Nothing is allocated or created per run.
 import { SHADERS } from '../generated/shaders.js';
-import type { Gpu } from './device.js';
+import {
+  assertDeviceAlive, captureGpuErrors, deviceLost, deviceLostError, gpuErrorToThrow, GpuResourceError, watchDevice, type Gpu,
+} from './device.js';
 import { Tensor, numel, type TensorKind } from './tensor.js';
 
 export interface DispatchSpec {
@@ -107,6 +109,7 @@ export class Plan {
   constructor(gpu: Gpu, label = 'plan') {
     this.gpu = gpu;
     this.label = label;
+    watchDevice(gpu.device);
   }
 
   get device(): GPUDevice {
@@ -202,6 +205,8 @@ export class Plan {
     if (this.built) throw new Error(`plan '${this.label}' already built`);
     this.built = true;
     const device = this.device;
+    assertDeviceAlive(device, `plan '${this.label}'`);
+    this.checkLimits();
     const pipelinePromises = this.recorded.map((d) => pipelineFor(device, d.shader, d.constants));
 
     // Liveness: first and last dispatch touching each tensor.
@@ -222,51 +227,104 @@ export class Plan {
         }
       }
     }
-    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    const make = (bytes: number, label: string) => {
-      const b = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label });
-      this.ownBuffers.push(b);
-      return b;
+    const allocated = captureGpuErrors(device, () => {
+      const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+      const make = (bytes: number, label: string) => {
+        const b = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label });
+        this.ownBuffers.push(b);
+        return b;
+      };
+      let pinnedBytes = 0;
+      for (const t of this.tensors) {
+        if (t.base) continue;
+        if ((t.kind === 'input' || t.kind === 'output') && !t.buffer) {
+          t.buffer = make(t.bytes, t.label);
+          pinnedBytes += t.buffer.size;
+        }
+      }
+      // Temps: best-fit from a free list, in dispatch order.
+      const free: GPUBuffer[] = [];
+      const endsAt = new Map<number, Tensor[]>();
+      for (const t of this.tensors) {
+        if (t.base || t.kind !== 'temp' || !first.has(t.id)) continue;
+        const e = last.get(t.id)!;
+        if (!endsAt.has(e)) endsAt.set(e, []);
+        endsAt.get(e)!.push(t);
+      }
+      let tempBytes = 0;
+      let tempBytesUnshared = 0;
+      for (const d of this.recorded) {
+        for (const v of d.outputs) {
+          const t = v.root;
+          if (t.kind !== 'temp' || t.buffer) continue;
+          tempBytesUnshared += t.bytes;
+          let best = -1;
+          for (let i = 0; i < free.length; i++) {
+            if (free[i]!.size >= t.bytes && (best < 0 || free[i]!.size < free[best]!.size)) best = i;
+          }
+          if (best >= 0 && free[best]!.size <= 4 * Math.max(t.bytes, 4096)) {
+            t.buffer = free.splice(best, 1)[0]!;
+          } else {
+            t.buffer = make(t.bytes, `temp:${t.label}`);
+            tempBytes += t.buffer.size;
+          }
+        }
+        for (const t of endsAt.get(d.index) ?? []) if (t.buffer) free.push(t.buffer);
+      }
+      return { pinnedBytes, tempBytes, tempBytesUnshared };
+    });
+    const { pinnedBytes, tempBytes, tempBytesUnshared } = allocated.result;
+    const allocErr = await allocated.errors;
+    if (allocErr) this.failBuild(gpuErrorToThrow(device, allocErr, `plan '${this.label}': creating ${((pinnedBytes + tempBytes) / 2 ** 20).toFixed(1)} MiB of buffers`));
+    try {
+      this.pipelines = await Promise.all(pipelinePromises);
+    } catch (e) {
+      this.failBuild(deviceLost(device) ? deviceLostError(device, `plan '${this.label}'`) : (e as Error));
+    }
+    const bound = captureGpuErrors(device, () => this.bindAll(device));
+    const bindErr = await bound.errors;
+    if (bindErr) this.failBuild(gpuErrorToThrow(device, bindErr, `plan '${this.label}': creating bind groups`));
+    this.stats = {
+      dispatches: this.recorded.length,
+      pipelines: new Set(this.pipelines).size,
+      tempBytes,
+      tempBytesUnshared,
+      pinnedBytes,
     };
-    let pinnedBytes = 0;
-    for (const t of this.tensors) {
-      if (t.base) continue;
-      if ((t.kind === 'input' || t.kind === 'output') && !t.buffer) {
-        t.buffer = make(t.bytes, t.label);
-        pinnedBytes += t.buffer.size;
-      }
-    }
-    // Temps: best-fit from a free list, in dispatch order.
-    const free: GPUBuffer[] = [];
-    const endsAt = new Map<number, Tensor[]>();
-    for (const t of this.tensors) {
-      if (t.base || t.kind !== 'temp' || !first.has(t.id)) continue;
-      const e = last.get(t.id)!;
-      if (!endsAt.has(e)) endsAt.set(e, []);
-      endsAt.get(e)!.push(t);
-    }
-    let tempBytes = 0;
-    let tempBytesUnshared = 0;
-    for (const d of this.recorded) {
-      for (const v of d.outputs) {
-        const t = v.root;
-        if (t.kind !== 'temp' || t.buffer) continue;
-        tempBytesUnshared += t.bytes;
-        let best = -1;
-        for (let i = 0; i < free.length; i++) {
-          if (free[i]!.size >= t.bytes && (best < 0 || free[i]!.size < free[best]!.size)) best = i;
-        }
-        if (best >= 0 && free[best]!.size <= 4 * Math.max(t.bytes, 4096)) {
-          t.buffer = free.splice(best, 1)[0]!;
-        } else {
-          t.buffer = make(t.bytes, `temp:${t.label}`);
-          tempBytes += t.buffer.size;
-        }
-      }
-      for (const t of endsAt.get(d.index) ?? []) if (t.buffer) free.push(t.buffer);
-    }
+    return this.stats;
+  }
 
-    this.pipelines = await Promise.all(pipelinePromises);
+  /** Frees what build() made and throws `e`. */
+  private failBuild(e: Error): never {
+    this.destroy();
+    throw e;
+  }
+
+  /**
+   * Every tensor must fit one storage binding and one buffer of this device; the error names the
+   * tensor, its size and the limit (a binding over the limit would otherwise be an invalid bind group,
+   * and the plan would run nothing).
+   */
+  private checkLimits(): void {
+    const lim = this.device.limits;
+    const maxBinding = Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize);
+    const seen = new Set<Tensor>();
+    for (const d of this.recorded) {
+      for (const v of [...d.inputs, ...d.outputs]) {
+        const t = v.root;
+        if (seen.has(t)) continue;
+        seen.add(t);
+        if (t.bytes > maxBinding) {
+          throw new GpuResourceError(
+            `plan '${this.label}': tensor '${t.label}' [${t.shape}] needs ${t.bytes} bytes, more than this device's ` +
+              `maxStorageBufferBindingSize (${lim.maxStorageBufferBindingSize} bytes, maxBufferSize ${lim.maxBufferSize})`,
+          );
+        }
+      }
+    }
+  }
+
+  private bindAll(device: GPUDevice): void {
     this.bindGroups = this.recorded.map((d, i) => {
       const entries: GPUBindGroupEntry[] = [...d.inputs, ...d.outputs].map((t, b) => ({
         binding: b,
@@ -287,14 +345,6 @@ export class Plan {
       this.ownBuffers.push(s);
       this.staging.set(name, s);
     }
-    this.stats = {
-      dispatches: this.recorded.length,
-      pipelines: new Set(this.pipelines).size,
-      tempBytes,
-      tempBytesUnshared,
-      pinnedBytes,
-    };
-    return this.stats;
   }
 
   /** Encodes the recorded dispatches (and copies in / out) into `encoder`. */
@@ -312,12 +362,16 @@ export class Plan {
   /**
    * Writes `inputs`, runs the plan once and returns the outputs named in `read` (all outputs by
    * default). Calls on one plan are serialised: they share its input and output buffers.
+   * `opts.copyOut` copies outputs into other buffers within the same submission (so that a later run
+   * cannot overwrite them first). A run on a lost device rejects with GpuDeviceLostError; commands the
+   * device rejects (a destroyed input buffer, …) reject the run instead of returning stale outputs.
    */
   run(
     inputs: Record<string, Float32Array | { buffer: GPUBuffer; offset?: number }> = {},
     read?: readonly string[],
+    opts: { copyOut?: Record<string, GPUBuffer> } = {},
   ): Promise<Record<string, Float32Array>> {
-    const job = this.queue.then(() => this.runNow(inputs, read ?? [...this.outputsByName.keys()]));
+    const job = this.queue.then(() => this.runNow(inputs, read ?? [...this.outputsByName.keys()], opts.copyOut ?? {}));
     this.queue = job.catch(() => undefined);
     return job;
   }
@@ -325,53 +379,154 @@ export class Plan {
   private async runNow(
     inputs: Record<string, Float32Array | { buffer: GPUBuffer; offset?: number }>,
     read: readonly string[],
+    copyOut: Record<string, GPUBuffer>,
   ): Promise<Record<string, Float32Array>> {
     if (this.destroyed) throw new Error(`plan '${this.label}' was destroyed`);
     if (!this.built) throw new Error(`plan '${this.label}' is not built: call build() first`);
     const device = this.device;
+    assertDeviceAlive(device, `plan '${this.label}'`);
+    // Every argument is checked before anything is written.
     for (const name of Object.keys(inputs)) if (!this.inputsByName.has(name)) throw new Error(`plan '${this.label}' has no input '${name}'`);
-    const encoder = device.createCommandEncoder({ label: this.label });
     for (const [name, t] of this.inputsByName) {
       const v = inputs[name];
       if (v === undefined) throw new Error(`plan '${this.label}': input '${name}' is missing`);
       if (v instanceof Float32Array) {
         if (v.length !== t.size) throw new Error(`input '${name}': expected ${t.size} floats for shape [${t.shape}], got ${v.length}`);
-        // npm `webgpu` cannot take views of a SharedArrayBuffer: copy those first.
-        device.queue.writeBuffer(t.buffer!, 0, (v.buffer instanceof ArrayBuffer ? v : new Float32Array(v)) as Float32Array<ArrayBuffer>);
-      } else {
-        encoder.copyBufferToBuffer(v.buffer, v.offset ?? 0, t.buffer!, 0, t.bytes);
+      } else if (!v || !v.buffer || (v.offset ?? 0) + t.bytes > v.buffer.size) {
+        throw new Error(`input '${name}': a GPU buffer of at least ${(v?.offset ?? 0) + t.bytes} bytes is needed`);
       }
     }
-    this.encode(encoder);
-    for (const name of read) {
+    for (const name of read) this.outputTensor(name);
+    for (const [name, b] of Object.entries(copyOut)) {
       const t = this.outputTensor(name);
-      encoder.copyBufferToBuffer(t.buffer!, 0, this.staging.get(name)!, 0, Math.ceil(t.bytes / 4) * 4);
+      if (b.size < Math.ceil(t.bytes / 4) * 4) throw new Error(`copyOut '${name}': buffer of ${b.size} bytes, ${t.bytes} needed`);
     }
-    const t0 = performance.now();
-    device.queue.submit([encoder.finish()]);
-    const out: Record<string, Float32Array> = {};
-    if (read.length) {
-      await this.politeWait();
-      await Promise.all(read.map((name) => this.staging.get(name)!.mapAsync(GPUMapMode.READ)));
-      for (const name of read) {
-        const s = this.staging.get(name)!;
-        out[name] = new Float32Array(s.getMappedRange(0, this.outputTensor(name).bytes).slice(0));
-        s.unmap();
+    const { errors } = captureGpuErrors(device, () => {
+      const encoder = device.createCommandEncoder({ label: this.label });
+      for (const [name, t] of this.inputsByName) {
+        const v = inputs[name]!;
+        if (v instanceof Float32Array) {
+          // npm `webgpu` cannot take views of a SharedArrayBuffer: copy those first.
+          device.queue.writeBuffer(t.buffer!, 0, (v.buffer instanceof ArrayBuffer ? v : new Float32Array(v)) as Float32Array<ArrayBuffer>);
+        } else {
+          encoder.copyBufferToBuffer(v.buffer, v.offset ?? 0, t.buffer!, 0, t.bytes);
+        }
       }
-    } else {
-      await this.politeWait();
-      await device.queue.onSubmittedWorkDone();
+      this.encode(encoder);
+      for (const name of read) {
+        const t = this.outputTensor(name);
+        encoder.copyBufferToBuffer(t.buffer!, 0, this.staging.get(name)!, 0, Math.ceil(t.bytes / 4) * 4);
+      }
+      for (const [name, b] of Object.entries(copyOut)) {
+        const t = this.outputTensor(name);
+        encoder.copyBufferToBuffer(t.buffer!, 0, b, 0, Math.ceil(t.bytes / 4) * 4);
+      }
+      device.queue.submit([encoder.finish()]);
+    });
+    const t0 = performance.now();
+    const out: Record<string, Float32Array> = {};
+    try {
+      if (read.length) {
+        await this.politeWait();
+        await Promise.all(read.map((name) => this.staging.get(name)!.mapAsync(GPUMapMode.READ)));
+        for (const name of read) {
+          const s = this.staging.get(name)!;
+          out[name] = new Float32Array(s.getMappedRange(0, this.outputTensor(name).bytes).slice(0));
+          s.unmap();
+        }
+      } else {
+        await this.politeWait();
+        await device.queue.onSubmittedWorkDone();
+      }
+    } catch (e) {
+      // Leave no staging buffer mapped (a mapped buffer cannot be copied into by the next run).
+      for (const name of read) {
+        try {
+          this.staging.get(name)?.unmap();
+        } catch {
+          /* not mapped, or destroyed */
+        }
+      }
+      throw await this.runFailure(e);
     }
+    const err = await errors;
+    if (deviceLost(device)) throw deviceLostError(device, `plan '${this.label}'`);
+    if (err) throw gpuErrorToThrow(device, err, `plan '${this.label}' run`);
     this.lastRunMs = performance.now() - t0;
     return out;
+  }
+
+  /** The error to report for a run whose readback failed. */
+  private async runFailure(e: unknown): Promise<Error> {
+    const device = this.device;
+    if (this.destroyed) return new Error(`plan '${this.label}' was destroyed while it ran`);
+    // Dawn rejects pending maps with an AbortError when the device is destroyed; `lost` may settle a
+    // moment later.
+    if (!deviceLost(device)) await Promise.race([device.lost?.then(() => undefined), sleep(50)]);
+    if (deviceLost(device)) return deviceLostError(device, `plan '${this.label}'`);
+    return e instanceof Error ? e : new Error(`plan '${this.label}': ${String(e)}`);
   }
 
   /**
    * Dawn in Node busy-waits a JS thread while a GPU promise is pending, which steals a core from a
    * software adapter. Sleeping for most of the last run's time first gives that core back.
    */
-  private async politeWait(): Promise<void> {
-    if (this.gpu.info.runtime === 'node' && this.gpu.info.isSoftware && this.lastRunMs > 20) await sleep(this.lastRunMs * 0.85);
+  private async politeWait(reps = 1): Promise<void> {
+    const expected = this.lastRunMs * reps;
+    if (this.gpu.info.runtime === 'node' && this.gpu.info.isSoftware && expected > 20) await sleep(expected * 0.85);
+  }
+
+  /**
+   * Runs the recorded dispatches `n` times in one command buffer (inputs as last written) and
+   * returns the wall time per repetition in ms, and the GPU time per repetition when the device has
+   * `timestamp-query`. For benchmarks.
+   */
+  async time(n: number): Promise<{ wallMs: number; gpuMs: number | null }> {
+    if (!this.built) throw new Error(`plan '${this.label}' is not built`);
+    const device = this.device;
+    const ts = this.gpu.hasTimestamps;
+    const qs = ts ? device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
+    const resolve = ts ? device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }) : null;
+    const read = ts ? device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : null;
+    try {
+      const encoder = device.createCommandEncoder({ label: `${this.label} x${n}` });
+      for (let i = 0; i < n; i++) {
+        const tw: GPUComputePassTimestampWrites | undefined = qs
+          ? { querySet: qs, beginningOfPassWriteIndex: i === 0 ? 0 : undefined, endOfPassWriteIndex: i === n - 1 ? 1 : undefined }
+          : undefined;
+        this.encode(encoder, tw && (tw.beginningOfPassWriteIndex !== undefined || tw.endOfPassWriteIndex !== undefined) ? tw : undefined);
+      }
+      if (qs) {
+        encoder.resolveQuerySet(qs, 0, 2, resolve!, 0);
+        encoder.copyBufferToBuffer(resolve!, 0, read!, 0, 16);
+      }
+      const t0 = performance.now();
+      device.queue.submit([encoder.finish()]);
+      await this.politeWait(n);
+      await device.queue.onSubmittedWorkDone();
+      const wallMs = (performance.now() - t0) / n;
+      this.lastRunMs = wallMs;
+      let gpuMs: number | null = null;
+      if (read) {
+        await read.mapAsync(GPUMapMode.READ);
+        const t = new BigUint64Array(read.getMappedRange());
+        const dt = Number(t[1]! - t[0]!) / 1e6 / n;
+        read.unmap();
+        gpuMs = dt > 0 ? dt : null;
+      }
+      return { wallMs, gpuMs };
+    } finally {
+      qs?.destroy();
+      resolve?.destroy();
+      read?.destroy();
+    }
+  }
+
+  /** Bytes of every GPU buffer the plan owns (temporaries, inputs, outputs, params, staging). */
+  get gpuBytes(): number {
+    let n = 0;
+    for (const b of this.ownBuffers) n += b.size;
+    return n;
   }
 
   /** Frees every buffer the plan created (not externals). */

@@ -216,6 +216,13 @@ export class SamUnet {
     }
   }
 
+  /** Bytes held by the cached decoder plans. */
+  decoderPlanBytes(): number {
+    let n = 0;
+    for (const p of this.decoders.values()) n += p.gpuBytes;
+    return n;
+  }
+
   /** Frees every GPU buffer the model made (weights, plans). Embeddings are freed by their owner. */
   destroy(): void {
     if (this.destroyed) return;

@@ -1,0 +1,16 @@
+// Shared by the Node and Deno bench runners: get a device, load weights, run the bench core.
+import { requestGpu } from '../dist/gpu/device.js';
+import { runBench } from '../dist/bench/bench.js';
+
+export async function benchMain(opts, log) {
+  const gpu = await requestGpu({ timestamps: true });
+  let weights;
+  if (opts.weights) {
+    const { fileSource } = await import('../dist/safetensors/node.js');
+    const { SafetensorsFile } = await import('../dist/safetensors/read.js');
+    const { safetensorsWeights } = await import('../dist/model/providers.js');
+    weights = safetensorsWeights(await SafetensorsFile.open(await fileSource(opts.weights)));
+  }
+  const report = await runBench(gpu, { ...opts, weights, log });
+  return report;
+}
