@@ -101,6 +101,11 @@ describe('safetensors round trip', () => {
     expect(Array.from((await f.read('7')).data)).toEqual([7]);
   });
 
+  it('rejects a header nested deep enough to overflow JSON.parse, with a named error', async () => {
+    const deep = '{"a":' + '['.repeat(200000) + ']'.repeat(200000) + '}';
+    await rejects(openBytes(raw(deep)), /nests deeper than 16 levels/);
+  });
+
   it('readF32 rejects integer tensors by name, and unknown names', async () => {
     const f = await openBytes(sampleFile);
     await rejects(f.readF32('num_batches_tracked'), /"num_batches_tracked" has dtype I64/);

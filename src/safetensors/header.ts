@@ -43,6 +43,7 @@ export function parseHeader(bytes: Uint8Array, dataSize: number | undefined): Sa
   } catch {
     throw new SafetensorsError('header is not valid UTF-8');
   }
+  checkNesting(text);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -61,6 +62,27 @@ export function parseHeader(bytes: Uint8Array, dataSize: number | undefined): Sa
   }
   checkOverlaps(tensors);
   return { headerLength: bytes.byteLength, dataStart, tensors, metadata };
+}
+
+/** A header nests 3 deep ({name: {shape: [...]}}); anything far deeper is hostile. */
+export const MAX_HEADER_DEPTH = 16;
+
+/**
+ * Rejects JSON nested deeper than MAX_HEADER_DEPTH before JSON.parse sees it: deep enough
+ * nesting overflows JSON.parse's stack (a RangeError, not a named error).
+ */
+function checkNesting(text: string): void {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > MAX_HEADER_DEPTH) throw new SafetensorsError(`header nests deeper than ${MAX_HEADER_DEPTH} levels of JSON objects/arrays`);
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--;
+    }
+  }
 }
 
 /** Tensors sorted by their place in the data section (empty ones before a tensor at the same offset). */
