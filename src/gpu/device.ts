@@ -64,6 +64,92 @@ export class GpuUnavailableError extends Error {
   override name = 'GpuUnavailableError';
 }
 
+/** The WebGPU device was lost (destroyed, driver reset, …): nothing more can run on it. Request a new
+ * device (requestGpu) and load the model again. */
+export class GpuDeviceLostError extends Error {
+  override name = 'GpuDeviceLostError';
+  constructor(
+    message: string,
+    /** GPUDeviceLostInfo.reason: 'destroyed' or 'unknown' (undefined when not yet reported). */
+    readonly reason?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The device refused to create or run something: out of memory, or over one of its limits. The
+ * message names the plan or weight, the sizes and the limit. */
+export class GpuResourceError extends Error {
+  override name = 'GpuResourceError';
+}
+
+interface LostState {
+  info: { reason: string; message: string } | null;
+}
+const lostStates = new WeakMap<GPUDevice, LostState>();
+
+/** Starts watching `device.lost` (idempotent); deviceLost() then reports the loss. */
+export function watchDevice(device: GPUDevice): void {
+  if (lostStates.has(device)) return;
+  const state: LostState = { info: null };
+  lostStates.set(device, state);
+  const lost = (device as { lost?: Promise<GPUDeviceLostInfo> }).lost;
+  lost?.then(
+    (i) => void (state.info = { reason: String(i?.reason ?? 'unknown'), message: String(i?.message ?? '') }),
+    () => undefined,
+  );
+}
+
+/** How the device was lost, or null while it is usable (as far as has been reported). */
+export function deviceLost(device: GPUDevice): { reason: string; message: string } | null {
+  return lostStates.get(device)?.info ?? null;
+}
+
+/** The error to throw for work on a lost device; `what` names the work (e.g. "decode"). */
+export function deviceLostError(device: GPUDevice, what: string): GpuDeviceLostError {
+  const i = deviceLost(device);
+  const why = i ? `${i.reason}${i.message ? `: ${i.message}` : ''}` : 'reason not reported';
+  return new GpuDeviceLostError(
+    `${what}: the WebGPU device was lost (${why}); request a new device and load the model again`,
+    i?.reason,
+  );
+}
+
+/** Throws a GpuDeviceLostError when `device` is known to be lost. */
+export function assertDeviceAlive(device: GPUDevice, what: string): void {
+  if (deviceLost(device)) throw deviceLostError(device, what);
+}
+
+/**
+ * Runs `fn` (synchronous WebGPU calls) inside out-of-memory and validation error scopes. Returns its
+ * result and a promise of the first error the scopes caught (null when none). Keep `fn` synchronous:
+ * error scopes are a per-device stack, and another plan's calls between push and pop would land in
+ * these scopes.
+ */
+export function captureGpuErrors<T>(device: GPUDevice, fn: () => T): { result: T; errors: Promise<GPUError | null> } {
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    void device.popErrorScope().catch(() => null);
+    void device.popErrorScope().catch(() => null);
+    throw e;
+  }
+  const validation = device.popErrorScope();
+  const oom = device.popErrorScope();
+  const errors = Promise.all([oom.catch(() => null), validation.catch(() => null)]).then(([o, v]) => o ?? v ?? null);
+  return { result, errors };
+}
+
+/** A thrown error for a GPUError caught by captureGpuErrors. */
+export function gpuErrorToThrow(device: GPUDevice, err: GPUError, what: string): Error {
+  if (deviceLost(device)) return deviceLostError(device, what);
+  const kind = typeof GPUOutOfMemoryError !== 'undefined' && err instanceof GPUOutOfMemoryError ? 'out of GPU memory' : 'rejected by WebGPU';
+  return new GpuResourceError(`${what}: ${kind}: ${err.message.split('\n')[0]}`);
+}
+
 function runtimeName(): 'browser' | 'deno' | 'node' {
   const g = globalThis as { Deno?: unknown; process?: { versions?: { node?: string } }; window?: unknown };
   if (g.Deno !== undefined) return 'deno';
@@ -98,11 +184,18 @@ function describe(adapter: GPUAdapter, runtime: AdapterDescription['runtime'], i
   return { name, runtime, vendor, architecture, description, isSoftware, features, icd };
 }
 
+/**
+ * import() of a Node-only module through a parameter, so that bundlers neither resolve it nor
+ * write its name into a browser bundle as an import (this only runs in Node).
+ */
+function nodeImport<T>(spec: string): Promise<T> {
+  return import(/* @vite-ignore */ /* webpackIgnore: true */ spec) as Promise<T>;
+}
+
 async function nodeAdapter(opts: GpuOptions): Promise<{ gpu: GPU; adapter: GPUAdapter; icd?: string }> {
-  const spec = 'webgpu';
   let mod: { create: (o: string[]) => GPU; globals: Record<string, unknown> };
   try {
-    mod = await import(/* @vite-ignore */ spec);
+    mod = await nodeImport('webgpu');
   } catch (e) {
     throw new GpuUnavailableError(`Node has no WebGPU: the npm package 'webgpu' could not be loaded (${(e as Error).message}). Run 'npm install webgpu'.`);
   }
@@ -113,7 +206,7 @@ async function nodeAdapter(opts: GpuOptions): Promise<{ gpu: GPU; adapter: GPUAd
   const env = process.env;
   const tried: string[] = [];
   const candidates = env.VK_ICD_FILENAMES ? [env.VK_ICD_FILENAMES] : [undefined, ...NODE_ICD_CANDIDATES];
-  const { existsSync } = await import('node:fs');
+  const { existsSync } = await nodeImport<typeof import('node:fs')>('node:fs');
   for (const icd of candidates) {
     if (icd !== undefined && !existsSync(icd)) continue;
     if (icd !== undefined) env.VK_ICD_FILENAMES = icd;
@@ -168,5 +261,6 @@ export async function requestGpu(opts: GpuOptions = {}): Promise<Gpu> {
     requiredLimits[k] = (TAKE_MAX as readonly string[]).includes(k) ? have : REQUIRED_LIMITS[k]!;
   }
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'sam-unet' });
+  watchDevice(device);
   return { gpu: gpu!, device, adapter, info: describe(adapter, runtime, icd), hasF16, hasTimestamps };
 }

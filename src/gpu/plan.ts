@@ -205,8 +205,12 @@ export class Plan {
     if (this.built) throw new Error(`plan '${this.label}' already built`);
     this.built = true;
     const device = this.device;
-    assertDeviceAlive(device, `plan '${this.label}'`);
-    this.checkLimits();
+    try {
+      assertDeviceAlive(device, `plan '${this.label}'`);
+      this.checkLimits();
+    } catch (e) {
+      this.failBuild(e as Error);
+    }
     const pipelinePromises = this.recorded.map((d) => pipelineFor(device, d.shader, d.constants));
 
     // Liveness: first and last dispatch touching each tensor.
@@ -223,7 +227,7 @@ export class Plan {
       for (const v of d.inputs) {
         const t = v.root;
         if (t.kind === 'temp' && first.get(t.id) === d.index && !d.outputs.some((o) => o.root === t)) {
-          throw new Error(`${d.shader}: temp '${t.label}' is read before anything writes it`);
+          this.failBuild(new Error(`${d.shader}: temp '${t.label}' is read before anything writes it`));
         }
       }
     }
@@ -281,6 +285,8 @@ export class Plan {
     } catch (e) {
       this.failBuild(deviceLost(device) ? deviceLostError(device, `plan '${this.label}'`) : (e as Error));
     }
+    // destroy() while building: what was made is freed; make nothing more.
+    if (this.destroyed) throw new Error(`plan '${this.label}' was destroyed while it was being built`);
     const bound = captureGpuErrors(device, () => this.bindAll(device));
     const bindErr = await bound.errors;
     if (bindErr) this.failBuild(gpuErrorToThrow(device, bindErr, `plan '${this.label}': creating bind groups`));

@@ -3,8 +3,13 @@
 //
 // Documented behaviour:
 // - Coordinates are pixels of the original image, x to the right, y down. A point or box must be
-//   finite; a box needs x0 < x1 and y0 < y1. A box or point partly outside the image is used as
-//   given (as upstream does); one wholly outside the image is an error.
+//   finite; a box needs x0 < x1 and y0 < y1. A point must lie in the image (0 ≤ x ≤ W, 0 ≤ y ≤ H).
+//   A box partly outside the image is used as given (as upstream does); one wholly outside the
+//   image is an error, and so is a corner more than one image size outside it (x outside
+//   [−W, 2W] or y outside [−H, 2H]): the positional encoding of such far coordinates is not
+//   meaningful, and huge ones overflow float32 into a NaN mask.
+// - A prompt set is a plain object with only the fields box, points and maskInput (a misspelt
+//   field is an error, not silently ignored).
 // - Point labels are 1 (foreground) or 0 (background). At most MAX_POINTS points per prompt set.
 // - Each prompt set needs a box or at least one point; a mask prompt (1×64×64 low-resolution logits
 //   of an earlier run) may be added to either.
@@ -21,6 +26,7 @@ export interface PromptSet {
 }
 
 export const MAX_POINTS = 64;
+const KNOWN_FIELDS = new Set(['box', 'points', 'maskInput']);
 export const MASK_SIDE = 64;
 
 export class PromptError extends Error {
@@ -38,7 +44,15 @@ export interface FrameInfo {
 
 /** Tokens of one set as (x, y, label) in the model frame; labels 2 / 3 are box corners, −1 padding. */
 export function promptTokensOf(set: PromptSet, f: FrameInfo, which = 'prompt'): number[][] {
-  if (set === null || typeof set !== 'object') throw new PromptError(`${which}: expected an object with box / points / maskInput`);
+  if (set === null || typeof set !== 'object' || Array.isArray(set)) {
+    throw new PromptError(`${which}: expected an object with box / points / maskInput, got ${Array.isArray(set) ? 'an array' : String(set)}`);
+  }
+  for (const k of Object.keys(set)) {
+    if (!KNOWN_FIELDS.has(k)) throw new PromptError(`${which}: unknown field '${k}' (a prompt set has box, points and maskInput)`);
+  }
+  if (!(f.width >= 1 && f.height >= 1 && f.inputW >= 1 && f.inputH >= 1)) {
+    throw new PromptError(`${which}: bad image frame ${f.width}×${f.height} (model frame ${f.inputW}×${f.inputH})`);
+  }
   const sx = f.inputW / f.width;
   const sy = f.inputH / f.height;
   const tokens: number[][] = [];
@@ -64,6 +78,12 @@ export function promptTokensOf(set: PromptSet, f: FrameInfo, which = 'prompt'): 
     if (!(x0 < x1) || !(y0 < y1)) throw new PromptError(`${which}.box: needs x0 < x1 and y0 < y1, got [${b}]`);
     if (x1 <= 0 || y1 <= 0 || x0 >= f.width || y0 >= f.height) {
       throw new PromptError(`${which}.box: [${b}] lies wholly outside the ${f.width}×${f.height} image`);
+    }
+    if (x0 < -f.width || y0 < -f.height || x1 > 2 * f.width || y1 > 2 * f.height) {
+      throw new PromptError(
+        `${which}.box: [${b}] reaches more than one image size outside the ${f.width}×${f.height} image ` +
+          `(corners must lie in [${-f.width}, ${2 * f.width}] × [${-f.height}, ${2 * f.height}])`,
+      );
     }
     tokens.push([x0 * sx, y0 * sy, 2], [x1 * sx, y1 * sy, 3]);
   } else {

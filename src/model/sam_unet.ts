@@ -4,19 +4,79 @@
 //   const emb = await model.encode(image);            // RGB image, any size
 //   const out = await model.decode(emb, [{ box: [x0, y0, x1, y1] }]);
 //   out.masks[0]                                      // H×W, 1 inside
-import type { Gpu } from '../gpu/device.js';
+import { assertDeviceAlive, deviceLost, deviceLostError, watchDevice, type Gpu } from '../gpu/device.js';
 import type { Plan } from '../gpu/plan.js';
 import { preprocess, modelFrameScale } from '../image/preprocess.js';
-import { resizeLongestSide } from '../image/resize.js';
+import { longestSideShape, resizeLongestSide } from '../image/resize.js';
 import type { RgbImage } from '../image/decode.js';
 import { recordDecoder, type DecoderShape } from './decoder.js';
 import { IMG_SIZE, recordEncoder } from './encoder.js';
 import { promptTokensOf, PromptError, MASK_SIDE, type FrameInfo, type PromptSet } from './prompts.js';
 import { ModelWeights, type LoadOptions, type Variant, type WeightProvider } from './weights.js';
 
-/** The largest original image side accepted (the logits buffer is N·H·W floats). */
+/**
+ * Image size limits.
+ *
+ * - Each side must be 1 … MAX_IMAGE_SIDE pixels, and the image no more than 512 times longer than it
+ *   is wide (or the reverse): resizing to a longest side of 256 must leave the short side ≥ 1 pixel.
+ * - The decoder writes full-resolution logits, H·W float32 per prompt set, into one GPU storage
+ *   binding, so H·W·4 bytes must fit the device's maxStorageBufferBindingSize (and maxBufferSize).
+ *   With WebGPU's default of 128 MiB that is H·W ≤ 33,554,432 pixels (8192×4096; 5792×5792).
+ *   maxLogitsPixels(gpu) gives the device's figure; encode() rejects a larger image before running
+ *   the encoder, with an ImageInputError naming the limit.
+ * - decode() runs the prompt sets in chunks of at most MAX_DECODE_BATCH sets whose logits fit one
+ *   binding (N·H·W·4 bytes ≤ the limit), so any number of sets works on any accepted image; the
+ *   returned arrays hold N·H·W·5 bytes of CPU memory in all (float32 logits + uint8 masks).
+ */
 export const MAX_IMAGE_SIDE = 8192;
+/** Longest side : shortest side beyond which the short side resizes to 0 pixels. */
+export const MAX_ASPECT_RATIO = 512;
+/** The most prompt sets decoded in one GPU run. */
+export const MAX_DECODE_BATCH = 32;
 const MAX_DECODER_PLANS = 8;
+
+/** An image (or a prepared input and its frame) the model cannot take; the message says why. */
+export class ImageInputError extends Error {
+  override name = 'ImageInputError';
+}
+
+/** Bytes one storage binding may have on this device (the logits of one decode chunk). */
+function maxBindingBytes(gpu: Gpu): number {
+  const l = gpu.device.limits;
+  return Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+}
+
+/** The most pixels (H·W) an image may have for its logits to fit one binding on `gpu`. */
+export function maxLogitsPixels(gpu: Gpu): number {
+  return Math.floor(maxBindingBytes(gpu) / 4);
+}
+
+function checkImageSize(width: number, height: number, what: string): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new ImageInputError(`${what}: bad size ${width}×${height} (width and height must be positive integers)`);
+  }
+  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) {
+    throw new ImageInputError(`${what}: ${width}×${height} exceeds the ${MAX_IMAGE_SIDE}-pixel side limit (MAX_IMAGE_SIDE); downscale it first`);
+  }
+  const [h, w] = longestSideShape(height, width, IMG_SIZE);
+  if (h < 1 || w < 1) {
+    throw new ImageInputError(
+      `${what}: ${width}×${height} is too elongated: resized to a longest side of ${IMG_SIZE} its short side would be 0 pixels ` +
+        `(at most ${MAX_ASPECT_RATIO}:1); pad or crop it first`,
+    );
+  }
+}
+
+function checkLogitsFit(gpu: Gpu, width: number, height: number, what: string): void {
+  const max = maxLogitsPixels(gpu);
+  if (width * height > max) {
+    throw new ImageInputError(
+      `${what}: ${width}×${height} = ${width * height} pixels; its logits (${width * height * 4} bytes of float32) do not fit one GPU ` +
+        `storage binding on this device (maxStorageBufferBindingSize ${gpu.device.limits.maxStorageBufferBindingSize} bytes, ` +
+        `maxBufferSize ${gpu.device.limits.maxBufferSize}): at most ${max} pixels; downscale it first`,
+    );
+  }
+}
 
 /** An encoded image: its embeddings on the GPU, ready for any number of decodes. */
 export class ImageEmbedding {
@@ -40,6 +100,7 @@ export class ImageEmbedding {
     this.alive = false;
     this.embeddings.destroy();
     this.multiScaleFeature.destroy();
+    this.owner._forget(this);
   }
 }
 
@@ -59,13 +120,21 @@ export interface DecodeResult {
 export class SamUnet {
   readonly gpu: Gpu;
   readonly weights: ModelWeights;
-  private encoder: Plan | null = null;
-  private decoders = new Map<string, Plan>();
+  private encoder: Promise<Plan> | null = null;
+  private decoders = new Map<string, Promise<Plan>>();
+  /** Decoder plans in use by a decode (a plan evicted from the cache is destroyed when released). */
+  private pins = new Map<Plan, number>();
+  private evicted = new Set<Plan>();
+  /** Every decoder plan made and not destroyed (cached, pinned, or still building). */
+  private liveDecoders = new Set<Plan>();
+  private encoderObj: Plan | null = null;
+  private embeddingsAlive = new Set<ImageEmbedding>();
   private destroyed = false;
 
   private constructor(gpu: Gpu, weights: ModelWeights) {
     this.gpu = gpu;
     this.weights = weights;
+    watchDevice(gpu.device);
   }
 
   static async load(gpu: Gpu, src: WeightProvider, opts: LoadOptions = {}): Promise<SamUnet> {
@@ -81,31 +150,52 @@ export class SamUnet {
     return this.weights.variant;
   }
 
-  private check(): void {
-    if (this.destroyed) throw new Error('SamUnet was destroyed');
+  private check(what = 'SamUnet'): void {
+    if (this.destroyed) throw new Error(`${what}: SamUnet was destroyed`);
+    assertDeviceAlive(this.gpu.device, what);
   }
 
-  /** The encoder plan (recorded and built on first use). */
+  /** The encoder plan (recorded and built on first use; concurrent first calls share one build). */
   async encoderPlan(): Promise<Plan> {
-    this.check();
+    this.check('encode');
     if (!this.encoder) {
       const p = recordEncoder(this.gpu, this.weights);
-      await p.build();
-      this.encoder = p;
+      this.encoderObj = p;
+      const built = p.build().then(() => p);
+      this.encoder = built;
+      built.catch(() => {
+        if (this.encoder === built) this.encoder = null;
+      });
     }
-    return this.encoder;
+    const p = await this.encoder;
+    this.check('encode');
+    return p;
+  }
+
+  /** Embeddings made by this model and not yet destroyed. */
+  get liveEmbeddings(): number {
+    return this.embeddingsAlive.size;
+  }
+
+  /** @internal Called by ImageEmbedding.destroy(). */
+  _forget(emb: ImageEmbedding): void {
+    this.embeddingsAlive.delete(emb);
   }
 
   /** Resizes, normalises and pads an RGB image; returns the model input and its frame. */
   static prepare(image: RgbImage): { input: Float32Array; frame: FrameInfo } {
+    if (image === null || typeof image !== 'object') throw new ImageInputError('image: expected { width, height, data } (8-bit RGB)');
     const { width, height } = image;
-    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-      throw new Error(`image: bad size ${width}×${height}`);
+    checkImageSize(width, height, 'image');
+    const data: unknown = image.data;
+    if (!(data instanceof Uint8Array) && !(data instanceof Uint8ClampedArray)) {
+      throw new ImageInputError(`image: data must be a Uint8Array of 8-bit RGB, got ${Object.prototype.toString.call(image.data)}`);
     }
-    if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) {
-      throw new Error(`image: ${width}×${height} exceeds the ${MAX_IMAGE_SIDE}-pixel side limit; downscale it first`);
+    if (image.data.length !== width * height * 3) {
+      const per = image.data.length / (width * height);
+      const hint = per === 4 ? ' (this looks like RGBA: drop the alpha channel, or decode with decodeImage)' : per === 1 ? ' (this looks like greyscale: repeat it into R, G and B)' : '';
+      throw new ImageInputError(`image: ${image.data.length} bytes for ${width}×${height} RGB, which needs ${width * height * 3}${hint}`);
     }
-    if (image.data.length !== width * height * 3) throw new Error(`image: ${image.data.length} bytes for ${width}×${height} RGB`);
     const resized = resizeLongestSide(image, IMG_SIZE);
     const { newW, newH } = modelFrameScale(width, height, IMG_SIZE);
     return { input: preprocess(resized, IMG_SIZE), frame: { width, height, inputW: newW, inputH: newH } };
@@ -113,48 +203,117 @@ export class SamUnet {
 
   /** Runs the encoder on an RGB image; the result stays on the GPU until destroyed. */
   async encode(image: RgbImage): Promise<ImageEmbedding> {
+    this.check('encode');
+    if (image !== null && typeof image === 'object') {
+      checkImageSize(image.width, image.height, 'image');
+      checkLogitsFit(this.gpu, image.width, image.height, 'image'); // before spending the encoder on it
+    }
     const { input, frame } = SamUnet.prepare(image);
     return this.encodeInput(input, frame);
   }
 
-  /** Runs the encoder on a prepared 1×3×256×256 input. */
+  /** Runs the encoder on a prepared 1×3×256×256 input; `frame` must be what prepare() gives. */
   async encodeInput(input: Float32Array, frame: FrameInfo): Promise<ImageEmbedding> {
+    this.check('encode');
+    const size = 3 * IMG_SIZE * IMG_SIZE;
+    if (!(input instanceof Float32Array) || input.length !== size) {
+      throw new ImageInputError(`encodeInput: input must be a Float32Array of 1×3×${IMG_SIZE}×${IMG_SIZE} = ${size} values, got ${input instanceof Float32Array ? input.length : Object.prototype.toString.call(input)}`);
+    }
+    for (let i = 0; i < size; i++) {
+      if (!Number.isFinite(input[i]!)) throw new ImageInputError(`encodeInput: input holds ${input[i]} at index ${i}`);
+    }
+    if (frame === null || typeof frame !== 'object') throw new ImageInputError('encodeInput: frame must be { width, height, inputW, inputH }');
+    checkImageSize(frame.width, frame.height, 'encodeInput: frame');
+    const { newW, newH } = modelFrameScale(frame.width, frame.height, IMG_SIZE);
+    if (frame.inputW !== newW || frame.inputH !== newH) {
+      throw new ImageInputError(
+        `encodeInput: frame ${frame.width}×${frame.height} resizes to ${newW}×${newH}, but the frame says ${frame.inputW}×${frame.inputH} (use SamUnet.prepare)`,
+      );
+    }
+    checkLogitsFit(this.gpu, frame.width, frame.height, 'encodeInput: frame');
     const p = await this.encoderPlan();
-    await p.run({ image: input }, []);
     const device = this.gpu.device;
-    const copy = (name: string) => {
-      const t = p.outputTensor(name);
-      const b = device.createBuffer({ size: t.buffer!.size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, label: name });
-      return { t, b };
-    };
-    const e = copy('image_embeddings');
-    const m = copy('multi_scale_feature');
-    const enc = device.createCommandEncoder();
-    enc.copyBufferToBuffer(e.t.buffer!, 0, e.b, 0, e.t.buffer!.size);
-    enc.copyBufferToBuffer(m.t.buffer!, 0, m.b, 0, m.t.buffer!.size);
-    device.queue.submit([enc.finish()]);
-    return new ImageEmbedding(frame, e.b, m.b, this);
+    const make = (name: string) =>
+      device.createBuffer({ size: p.outputTensor(name).buffer!.size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, label: name });
+    const e = make('image_embeddings');
+    const m = make('multi_scale_feature');
+    try {
+      // The copies go in the encoder's own submission: a concurrent encode cannot overwrite the
+      // outputs before they are copied.
+      await p.run({ image: input }, [], { copyOut: { image_embeddings: e, multi_scale_feature: m } });
+      this.check('encode');
+    } catch (err) {
+      e.destroy();
+      m.destroy();
+      throw err;
+    }
+    const emb = new ImageEmbedding({ width: frame.width, height: frame.height, inputW: frame.inputW, inputH: frame.inputH }, e, m, this);
+    this.embeddingsAlive.add(emb);
+    return emb;
   }
 
   /** The decoder plan for one prompt structure (cached; a few are kept). */
   async decoderPlan(shape: DecoderShape): Promise<Plan> {
-    this.check();
-    const key = JSON.stringify(shape);
-    let p = this.decoders.get(key);
-    if (p) {
-      this.decoders.delete(key);
-      this.decoders.set(key, p); // most recently used last
-      return p;
-    }
-    p = recordDecoder(this.gpu, this.weights, shape);
-    await p.build();
-    this.decoders.set(key, p);
-    while (this.decoders.size > MAX_DECODER_PLANS) {
-      const [oldKey, old] = this.decoders.entries().next().value as [string, Plan];
-      this.decoders.delete(oldKey);
-      old.destroy();
-    }
+    const p = await this.pinDecoder(shape);
+    this.unpin(p);
     return p;
+  }
+
+  /**
+   * The decoder plan for `shape`, pinned: it stays alive (even if evicted from the cache meanwhile)
+   * until unpin(). Concurrent calls for a new shape share one build.
+   */
+  private async pinDecoder(shape: DecoderShape): Promise<Plan> {
+    this.check('decode');
+    const key = JSON.stringify(shape);
+    let entry = this.decoders.get(key);
+    if (entry) {
+      this.decoders.delete(key);
+      this.decoders.set(key, entry); // most recently used last
+    } else {
+      const plan = recordDecoder(this.gpu, this.weights, shape);
+      this.liveDecoders.add(plan);
+      const built = plan.build().then(() => plan);
+      entry = built;
+      this.decoders.set(key, built);
+      built.catch(() => {
+        if (this.decoders.get(key) === built) this.decoders.delete(key);
+        this.liveDecoders.delete(plan);
+      });
+      while (this.decoders.size > MAX_DECODER_PLANS) {
+        const [oldKey, old] = this.decoders.entries().next().value as [string, Promise<Plan>];
+        this.decoders.delete(oldKey);
+        old.then((o) => this.retire(o), () => undefined);
+      }
+    }
+    const p = await entry;
+    this.check('decode');
+    if (!this.liveDecoders.has(p)) {
+      // Evicted and destroyed while this call waited: build the shape again.
+      return this.pinDecoder(shape);
+    }
+    this.pins.set(p, (this.pins.get(p) ?? 0) + 1);
+    return p;
+  }
+
+  private unpin(p: Plan): void {
+    const n = (this.pins.get(p) ?? 1) - 1;
+    if (n > 0) this.pins.set(p, n);
+    else {
+      this.pins.delete(p);
+      if (this.evicted.has(p)) this.retire(p);
+    }
+  }
+
+  /** Destroys an evicted plan now, or when its last user unpins it. */
+  private retire(p: Plan): void {
+    if (this.pins.has(p)) {
+      this.evicted.add(p);
+      return;
+    }
+    this.evicted.delete(p);
+    this.liveDecoders.delete(p);
+    p.destroy();
   }
 
   /**
@@ -162,24 +321,52 @@ export class SamUnet {
    * tokens, mask prompt or not) run as one batch.
    */
   async decode(emb: ImageEmbedding, prompts: PromptSet | readonly PromptSet[]): Promise<DecodeResult> {
-    this.check();
+    this.check('decode');
+    if (!(emb instanceof ImageEmbedding)) throw new Error('decode: the first argument must be an ImageEmbedding from encode()');
     if (emb.owner !== this) throw new Error('decode: the embedding was made by another model');
     if (emb.destroyed) throw new Error('decode: the embedding was destroyed');
+    if (prompts === null || prompts === undefined) throw new PromptError('decode: no prompt sets given');
     const sets = Array.isArray(prompts) ? (prompts as readonly PromptSet[]) : [prompts as PromptSet];
     if (sets.length === 0) throw new PromptError('decode: no prompt sets given');
     const f = emb.frame;
+    checkLogitsFit(this.gpu, f.width, f.height, 'decode');
     const tokens = sets.map((s, i) => promptTokensOf(s, f, sets.length > 1 ? `prompts[${i}]` : 'prompt'));
+    // Snapshot the mask prompts now: the caller may reuse its arrays while the GPU runs.
+    const masks = sets.map((s) => (s.maskInput ? s.maskInput.slice() : null));
     const groups = new Map<string, number[]>();
     sets.forEach((s, i) => {
-      const key = `${tokens[i]!.length}|${s.maskInput ? 1 : 0}`;
+      const key = `${tokens[i]!.length}|${masks[i] ? 1 : 0}`;
       if (!groups.has(key)) groups.set(key, []);
       groups.get(key)!.push(i);
     });
+    // Sets per GPU run: every chunk's N·H·W logits must fit one storage binding.
+    const hw = f.width * f.height;
+    const perRun = Math.max(1, Math.min(MAX_DECODE_BATCH, Math.floor(maxBindingBytes(this.gpu) / (hw * 4))));
     const result: DecodeResult = { n: sets.length, width: f.width, height: f.height, lowResLogits: [], logits: [], masks: [] };
-    for (const idx of groups.values()) {
-      const t = tokens[idx[0]!]!.length;
-      const hasMask = !!sets[idx[0]!]!.maskInput;
-      const plan = await this.decoderPlan({ n: idx.length, t, hasMask, inputH: f.inputH, inputW: f.inputW, origH: f.height, origW: f.width });
+    for (const all of groups.values()) {
+      for (let c = 0; c < all.length; c += perRun) {
+        const idx = all.slice(c, c + perRun);
+        await this.decodeChunk(emb, idx, tokens, masks, result);
+      }
+    }
+    return result;
+  }
+
+  /** One GPU run of the decoder for the sets `idx` (same structure), written into `result`. */
+  private async decodeChunk(
+    emb: ImageEmbedding,
+    idx: readonly number[],
+    tokens: readonly number[][][],
+    masks: readonly (Float32Array | null)[],
+    result: DecodeResult,
+  ): Promise<void> {
+    const f = emb.frame;
+    const t = tokens[idx[0]!]!.length;
+    const hasMask = !!masks[idx[0]!];
+    const plan = await this.pinDecoder({ n: idx.length, t, hasMask, inputH: f.inputH, inputW: f.inputW, origH: f.height, origW: f.width });
+    let out: Record<string, Float32Array>;
+    try {
+      if (emb.destroyed) throw new Error('decode: the embedding was destroyed');
       const pts = new Float32Array(idx.length * t * 3);
       idx.forEach((si, j) => pts.set(tokens[si]!.flat(), j * t * 3));
       const inputs: Parameters<Plan['run']>[0] = {
@@ -189,21 +376,37 @@ export class SamUnet {
       };
       if (hasMask) {
         const m = new Float32Array(idx.length * MASK_SIDE * MASK_SIDE);
-        idx.forEach((si, j) => m.set(sets[si]!.maskInput!, j * MASK_SIDE * MASK_SIDE));
+        idx.forEach((si, j) => m.set(masks[si]!, j * MASK_SIDE * MASK_SIDE));
         inputs.mask_input = m;
       }
-      const out = await plan.run(inputs, ['low_res_logits', 'logits']);
-      const hw = f.width * f.height;
-      idx.forEach((si, j) => {
-        result.lowResLogits[si] = out.low_res_logits!.slice(j * 4096, (j + 1) * 4096);
-        const logits = out.logits!.slice(j * hw, (j + 1) * hw);
-        result.logits[si] = logits;
-        const mask = new Uint8Array(hw);
-        for (let k = 0; k < hw; k++) mask[k] = logits[k]! > 0 ? 1 : 0;
-        result.masks[si] = mask;
-      });
+      out = await plan.run(inputs, ['low_res_logits', 'logits']);
+    } catch (e) {
+      if (this.destroyed) throw new Error('decode: SamUnet was destroyed while decoding');
+      if (deviceLost(this.gpu.device)) throw deviceLostError(this.gpu.device, 'decode');
+      throw e;
+    } finally {
+      this.unpin(plan);
     }
-    return result;
+    const hw = f.width * f.height;
+    idx.forEach((si, j) => {
+      const low = out.low_res_logits!.slice(j * 4096, (j + 1) * 4096);
+      const logits = out.logits!.slice(j * hw, (j + 1) * hw);
+      // A NaN logit would read as background: a silently wrong mask. Refuse it.
+      for (const [what, v] of [['low-resolution logits', low], ['logits', logits]] as const) {
+        for (let k = 0; k < v.length; k++) {
+          if (!Number.isFinite(v[k]!)) {
+            throw new Error(
+              `decode: prompt set ${si} gave ${v[k]} in its ${what} at index ${k}: the weights or inputs overflow float32; no mask is returned`,
+            );
+          }
+        }
+      }
+      const mask = new Uint8Array(hw);
+      for (let k = 0; k < hw; k++) mask[k] = logits[k]! > 0 ? 1 : 0;
+      result.lowResLogits[si] = low;
+      result.logits[si] = logits;
+      result.masks[si] = mask;
+    });
   }
 
   /** encode + decode in one call; the embedding is freed afterwards. */
@@ -219,17 +422,26 @@ export class SamUnet {
   /** Bytes held by the cached decoder plans. */
   decoderPlanBytes(): number {
     let n = 0;
-    for (const p of this.decoders.values()) n += p.gpuBytes;
+    for (const p of this.liveDecoders) n += p.gpuBytes;
     return n;
   }
 
-  /** Frees every GPU buffer the model made (weights, plans). Embeddings are freed by their owner. */
+  /**
+   * Frees every GPU buffer the model made: weights, plans, and the embeddings it encoded that are
+   * still alive (they cannot be decoded without the model). Calls in flight reject.
+   */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.encoder?.destroy();
-    for (const p of this.decoders.values()) p.destroy();
+    for (const e of [...this.embeddingsAlive]) e.destroy();
+    this.encoderObj?.destroy();
+    this.encoderObj = null;
+    this.encoder = null;
+    for (const p of this.liveDecoders) p.destroy();
+    this.liveDecoders.clear();
     this.decoders.clear();
+    this.pins.clear();
+    this.evicted.clear();
     this.weights.destroy();
   }
 }

@@ -4,10 +4,10 @@
 // names the key), floating values must be finite (NaN / Inf are reported by key), and keys the
 // model does not know are reported in `unexpected`. The one layout change, BatchNorm folded into
 // the preceding convolution, happens here through foldBatchNorm().
-import type { Gpu } from '../gpu/device.js';
+import { assertDeviceAlive, captureGpuErrors, gpuErrorToThrow, type Gpu } from '../gpu/device.js';
 import type { Plan } from '../gpu/plan.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { foldBatchNorm } from '../weights/fold.js';
+import { foldBatchNorm, type BatchNormParams } from '../weights/fold.js';
 import { modelKeys } from './keys.js';
 
 import type { Variant } from './keys.js';
@@ -22,6 +22,22 @@ export interface WeightProvider {
   readonly entries: ReadonlyMap<string, { dtype: string; shape: readonly number[] }>;
   /** The tensor's values as float32 (F16 / BF16 converted). */
   read(key: string): Promise<Float32Array>;
+  /**
+   * Sequential sources only (a download, a file stream): every tensor once, in the source's own
+   * order. When present, ModelWeights.load consumes this instead of calling read().
+   */
+  tensors?(): AsyncIterable<PushedTensor>;
+  /** Total bytes of the source, when known (for progress). */
+  readonly size?: number;
+}
+
+/** One tensor of a sequential source. */
+export interface PushedTensor {
+  key: string;
+  /** Its values as float32; called at most once. */
+  values(): Float32Array;
+  /** Source bytes consumed up to the end of this tensor. */
+  bytesRead?: number;
 }
 
 export class WeightError extends Error {
@@ -40,9 +56,14 @@ export function detectVariant(keys: Iterable<string>): Variant {
 }
 
 export interface LoadProgress {
+  /** Tensors uploaded so far, of `total`. */
   loaded: number;
   total: number;
+  /** The tensor just uploaded. */
   key: string;
+  /** Sequential sources: bytes consumed so far, and the source's size when known. */
+  bytesRead?: number;
+  bytesTotal?: number;
 }
 
 export interface LoadOptions {
@@ -72,6 +93,21 @@ function bnAfter(key: string, keys: ReadonlySet<string>): string | null {
   else if ((m = key.match(/^(resnet\.stage\d+\.\d+\.downsample)\.0\.weight$/))) bn = `${m[1]}.1`;
   else if (key === 'resnet.stage0.0.weight') bn = 'resnet.stage0.1';
   return bn && keys.has(`${bn}.running_var`) ? bn : null;
+}
+
+/**
+ * `v`, after checking that every value is finite (a NaN / Inf is reported by key and index) and,
+ * given the shape, that the source returned a Float32Array of exactly that many values (a
+ * WeightProvider is user code: a wrong array would otherwise be folded or uploaded silently).
+ */
+function checkFinite(key: string, v: Float32Array, shape?: readonly number[]): Float32Array {
+  if (!(v instanceof Float32Array)) throw new WeightError(`weight '${key}': the source gave ${Object.prototype.toString.call(v)}, not a Float32Array`);
+  const n = shape?.reduce((a, b) => a * b, 1);
+  if (n !== undefined && v.length !== n) throw new WeightError(`weight '${key}': the source gave ${v.length} values, shape [${shape}] has ${n}`);
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i]!)) throw new WeightError(`weight '${key}' holds ${v[i]} at flat index ${i}`);
+  }
+  return v;
 }
 
 export class ModelWeights {
@@ -113,9 +149,13 @@ export class ModelWeights {
       }
     }
     const unexpected = [...src.entries.keys()].filter((k) => !specByKey.has(k));
+    assertDeviceAlive(gpu.device, 'loading weights');
     const w = new ModelWeights(gpu, variant, unexpected);
     try {
-      await w.upload(src, spec.map((s) => s.key), opts.onProgress);
+      const keys = spec.map((s) => s.key);
+      if (src.tensors) await w.uploadPushed(src, keys, opts.onProgress);
+      else await w.upload(src, keys, opts.onProgress);
+      await w.checkPending();
     } catch (e) {
       w.destroy();
       throw e;
@@ -125,13 +165,7 @@ export class ModelWeights {
 
   private async upload(src: WeightProvider, keys: string[], onProgress?: (p: LoadProgress) => void): Promise<void> {
     const floatKeys = keys.filter((k) => !k.endsWith('num_batches_tracked'));
-    const readChecked = async (key: string) => {
-      const v = await src.read(key);
-      for (let i = 0; i < v.length; i++) {
-        if (!Number.isFinite(v[i]!)) throw new WeightError(`weight '${key}' holds ${v[i]} at flat index ${i}`);
-      }
-      return v;
-    };
+    const readChecked = async (key: string) => checkFinite(key, await src.read(key), src.entries.get(key)!.shape);
     const keySet = new Set(keys);
     let loaded = 0;
     const total = floatKeys.length;
@@ -148,9 +182,7 @@ export class ModelWeights {
           readChecked(`${bnPrefix}.running_mean`),
           readChecked(`${bnPrefix}.running_var`),
         ]);
-        const folded = foldBatchNorm(wv, shape[0]!, null, { weight: g, bias: b, mean, var: variance }, BN_EPS);
-        this.put(key, folded.w, shape);
-        this.put(`${key.slice(0, -'.weight'.length)}.bias`, folded.b, [shape[0]!]);
+        this.putFolded(key, shape, wv, { weight: g, bias: b, mean, var: variance });
         loaded += 5;
       } else {
         this.put(key, await readChecked(key), src.entries.get(key)!.shape);
@@ -160,15 +192,101 @@ export class ModelWeights {
     }
   }
 
+  /**
+   * The sequential path: tensors arrive in the source's order. A ResNet conv and its BatchNorm
+   * (conv weight + 4 BN tensors) are held in memory only until the group is complete, then folded
+   * and uploaded; every other tensor goes to the GPU as it arrives. Unknown keys and
+   * num_batches_tracked are skipped without being decoded. With the orders files have in practice
+   * (state_dict order: conv then its BN; safetensors' name-sorted order: a block's BNs then its
+   * convs) at most one ResNet block's tensors are held at a time.
+   */
+  private async uploadPushed(src: WeightProvider, keys: string[], onProgress?: (p: LoadProgress) => void): Promise<void> {
+    const floatKeys = new Set(keys.filter((k) => !k.endsWith('num_batches_tracked')));
+    const keySet = new Set(keys);
+    const groupOf = new Map<string, { conv: string; bn: string }>();
+    for (const key of floatKeys) {
+      const bn = bnAfter(key, keySet);
+      if (!bn) continue;
+      const g = { conv: key, bn };
+      groupOf.set(key, g);
+      for (const p of ['weight', 'bias', 'running_mean', 'running_var']) groupOf.set(`${bn}.${p}`, g);
+    }
+    const pending = new Map<string, Map<string, Float32Array>>();
+    const seen = new Set<string>();
+    let loaded = 0;
+    const total = floatKeys.size;
+    let bytesRead: number | undefined;
+    for await (const t of src.tensors!()) {
+      bytesRead = t.bytesRead;
+      if (!floatKeys.has(t.key)) continue;
+      if (seen.has(t.key)) throw new WeightError(`weight '${t.key}' arrived twice`);
+      seen.add(t.key);
+      const v = checkFinite(t.key, t.values(), src.entries.get(t.key)!.shape);
+      const g = groupOf.get(t.key);
+      if (g) {
+        const parts = pending.get(g.conv) ?? new Map<string, Float32Array>();
+        pending.set(g.conv, parts.set(t.key, v));
+        if (parts.size < 5) continue;
+        pending.delete(g.conv);
+        const part = (p: string) => parts.get(`${g.bn}.${p}`)!;
+        this.putFolded(g.conv, src.entries.get(g.conv)!.shape, parts.get(g.conv)!, {
+          weight: part('weight'), bias: part('bias'), mean: part('running_mean'), var: part('running_var'),
+        });
+        loaded += 5;
+      } else {
+        this.put(t.key, v, src.entries.get(t.key)!.shape);
+        loaded += 1;
+      }
+      onProgress?.({ loaded, total, key: t.key, bytesRead, bytesTotal: src.size });
+    }
+    const missing = [...floatKeys].filter((k) => !seen.has(k));
+    if (missing.length) throw new WeightError(`the source ended without ${missing.length} weight(s): ${missing.slice(0, 8).join(', ')}`);
+  }
+
+  /** Folds the BatchNorm into the conv `key` and uploads `<conv>.weight` and `<conv>.bias`. */
+  private putFolded(key: string, shape: readonly number[], w: Float32Array, bn: BatchNormParams): void {
+    for (let i = 0; i < bn.var.length; i++) {
+      // sqrt(var + eps) of a negative variance is NaN: every folded value would be NaN.
+      if (!(bn.var[i]! >= 0)) throw new WeightError(`the running_var of the BatchNorm after '${key}' holds ${bn.var[i]} at flat index ${i}; a variance cannot be negative`);
+    }
+    const folded = foldBatchNorm(w, shape[0]!, null, bn, BN_EPS);
+    for (const [what, v] of [['weight', folded.w], ['bias', folded.b]] as const) {
+      for (let i = 0; i < v.length; i++) {
+        if (!Number.isFinite(v[i]!)) throw new WeightError(`'${key}' folded with its BatchNorm gives a non-finite ${what} (${v[i]}) at flat index ${i}`);
+      }
+    }
+    this.put(key, folded.w, shape);
+    this.put(`${key.slice(0, -'.weight'.length)}.bias`, folded.b, [shape[0]!]);
+  }
+
   private put(key: string, data: Float32Array, shape: readonly number[]): void {
+    // A WeightProvider is user code: a wrong array type or length would upload wrong bytes silently.
+    if (!(data instanceof Float32Array)) throw new WeightError(`weight '${key}': the source gave ${Object.prototype.toString.call(data)}, not a Float32Array`);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== n) throw new WeightError(`weight '${key}': the source gave ${data.length} values, shape [${shape}] has ${n}`);
     const device = this.gpu.device;
-    const buffer = device.createBuffer({
-      size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-      label: key,
+    const { errors } = captureGpuErrors(device, () => {
+      const buffer = device.createBuffer({
+        size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+        label: key,
+      });
+      this.tensors.set(key, { buffer, shape: [...shape] });
+      device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
     });
-    device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
-    this.tensors.set(key, { buffer, shape: [...shape] });
+    this.pending.push({ key, errors });
+  }
+
+  /** GPU errors (out of memory, over a limit) caught around put(), checked by checkPending(). */
+  private pending: { key: string; errors: Promise<GPUError | null> }[] = [];
+
+  /** Throws a GpuResourceError (or GpuDeviceLostError) naming the first weight the GPU refused. */
+  private async checkPending(): Promise<void> {
+    const list = this.pending;
+    this.pending = [];
+    const errs = await Promise.all(list.map((p) => p.errors));
+    const i = errs.findIndex((e) => e);
+    if (i >= 0) throw gpuErrorToThrow(this.gpu.device, errs[i]!, `uploading weight '${list[i]!.key}'`);
   }
 
   /**
