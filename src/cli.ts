@@ -14,7 +14,7 @@ import { SamUnet, type DecodeResult } from './model/sam_unet.js';
 import type { Variant, WeightProvider } from './model/weights.js';
 import { fileSource } from './safetensors/node.js';
 import { SafetensorsFile } from './safetensors/read.js';
-import { serializeSafetensors, writeSafetensors } from './safetensors/write.js';
+import { f32ArrayToF16, serializeSafetensors, writeSafetensors, type LazyTensorEntry } from './safetensors/write.js';
 import { syntheticStateDict } from './weights/synthetic.js';
 
 const USAGE = `sam-unet — SAM-UNet medical image segmentation on WebGPU
@@ -23,14 +23,17 @@ Usage:
   sam-unet segment IMAGE --weights W.safetensors [--variant res50|res34]
                    [--box x0,y0,x1,y1]... [--point x,y,label]... [--mask-input PREV.safetensors]
                    --out MASK.png [--logits OUT.safetensors] [--overlay OVERLAY.png]
-  sam-unet synth-weights --variant res50|res34 --out W.safetensors
+  sam-unet synth-weights --variant res50|res34 --out W.safetensors [--dtype f32|f16]
+  sam-unet convert IN.safetensors --out OUT.safetensors --dtype f16|f32
   sam-unet demo [--out-dir DIR] [--variant res50|res34]
   sam-unet info
 
 IMAGE is PNG or JPEG. Coordinates are pixels of the original image. Each --box is one prompt set
 (N boxes give MASK-0.png, MASK-1.png, …); --point x,y,1 (foreground) or x,y,0 (background) joins
 every set, or forms the only set when there is no box. --weights synthetic:res50 (or :res34) uses
-the built-in synthetic weights, which give meaningless masks.`;
+the built-in synthetic weights, which give meaningless masks. --dtype f16 writes floating tensors
+as IEEE half (half the file; the loader converts them back to float32); convert rewrites a file's
+floating tensors (F32, F16, BF16) in the dtype asked for, one tensor in memory at a time.`;
 
 class UsageError extends Error {}
 
@@ -182,19 +185,66 @@ async function segment(args: string[]): Promise<void> {
   }
 }
 
+type FloatOut = 'f32' | 'f16';
+
+function floatDtypeOf(s: string | undefined, fallback?: FloatOut): FloatOut {
+  const d = s ?? fallback;
+  if (d !== 'f32' && d !== 'f16') throw new UsageError(`--dtype must be f32 or f16, got '${s ?? ''}'`);
+  return d;
+}
+
+/** A float32 tensor entry written as `dtype` (F16: rounded to nearest even, as torch.half()). */
+function asDtype(e: LazyTensorEntry, dtype: FloatOut, f32: () => Promise<Float32Array> | Float32Array): LazyTensorEntry {
+  if (dtype === 'f32') return { ...e, dtype: 'F32', data: f32 };
+  return { ...e, dtype: 'F16', data: async () => f32ArrayToF16(await f32()) };
+}
+
+/** Writes `entries` to `path` as a safetensors file, one tensor in memory at a time; returns its size. */
+async function writeFileStreamed(path: string, entries: LazyTensorEntry[], metadata: Record<string, string>): Promise<number> {
+  await mkdir(dirname(path), { recursive: true });
+  const stream = createWriteStream(path);
+  const write = (chunk: Uint8Array) =>
+    new Promise<void>((resolve, reject) => (stream.write(chunk, (e) => (e ? reject(e) : resolve()))));
+  const bytes = await writeSafetensors(entries, write, metadata);
+  await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  return bytes;
+}
+
 async function synthWeights(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { variant: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { variant: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' } } });
   const variant = variantOf(values.variant);
   if (!variant) throw new UsageError('synth-weights needs --variant res50|res34');
   if (!values.out) throw new UsageError('synth-weights needs --out W.safetensors');
-  await mkdir(dirname(values.out), { recursive: true });
-  const stream = createWriteStream(values.out);
-  const write = (chunk: Uint8Array) =>
-    new Promise<void>((resolve, reject) => (stream.write(chunk, (e) => (e ? reject(e) : resolve()))));
-  const entries = [...syntheticStateDict(variant)].map((t) => ({ name: t.key, dtype: t.dtype, shape: t.shape, data: t.data }));
-  const bytes = await writeSafetensors(entries, write, { format: 'pt', variant, note: 'synthetic SAM-UNet weights (../shared/golden/README.md rule): meaningless masks' });
-  await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
-  log(`wrote ${values.out} (${variant}, ${(bytes / 1e6).toFixed(1)} MB)`);
+  const dtype = floatDtypeOf(values.dtype, 'f32');
+  const entries = [...syntheticStateDict(variant)].map((t): LazyTensorEntry => {
+    const e = { name: t.key, dtype: t.dtype, shape: t.shape, data: t.data };
+    return t.dtype === 'F32' ? asDtype(e, dtype, t.data as () => Float32Array) : e;
+  });
+  const bytes = await writeFileStreamed(values.out, entries, {
+    format: 'pt', variant, note: `synthetic SAM-UNet weights (../shared/golden/README.md rule): meaningless masks${dtype === 'f16' ? '; rounded to float16' : ''}`,
+  });
+  log(`wrote ${values.out} (${variant}, ${dtype}, ${(bytes / 1e6).toFixed(1)} MB)`);
+}
+
+async function convert(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' }, dtype: { type: 'string' } } });
+  if (positionals.length !== 1) throw new UsageError('convert takes one IN.safetensors');
+  if (!values.out) throw new UsageError('convert needs --out OUT.safetensors');
+  const dtype = floatDtypeOf(values.dtype);
+  const src = await fileSource(positionals[0]!);
+  try {
+    const f = await SafetensorsFile.open(src);
+    // Data order of the input, so that the input is read front to back.
+    const infos = [...f.tensors.values()].sort((a, b) => a.begin - b.begin);
+    const entries = infos.map((t): LazyTensorEntry => {
+      const e: LazyTensorEntry = { name: t.name, dtype: t.dtype, shape: t.shape, data: async () => (await f.read(t.name)).data };
+      return ['F32', 'F16', 'BF16'].includes(t.dtype) ? asDtype(e, dtype, () => f.readF32(t.name)) : e;
+    });
+    const bytes = await writeFileStreamed(values.out, entries, { ...f.metadata, converted: `floating tensors as ${dtype}` });
+    log(`wrote ${values.out} (${infos.length} tensors, ${dtype}, ${(bytes / 1e6).toFixed(1)} MB)`);
+  } finally {
+    await src.close();
+  }
 }
 
 async function demo(args: string[]): Promise<void> {
@@ -233,6 +283,7 @@ async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'segment': await segment(rest); break;
       case 'synth-weights': await synthWeights(rest); break;
+      case 'convert': await convert(rest); break;
       case 'demo': await demo(rest); break;
       case 'info': await info(); break;
       case undefined: case '-h': case '--help': case 'help': console.log(USAGE); return cmd === undefined ? 2 : 0;

@@ -3,8 +3,14 @@ export { requestGpu, checkAdapter, GpuUnavailableError, REQUIRED_LIMITS, type Gp
 export { Plan, type BuildStats } from './gpu/plan.js';
 export { SamUnet, ImageEmbedding, type DecodeResult } from './model/sam_unet.js';
 export { PromptError, MAX_POINTS, type PromptSet, type Box, type Point } from './model/prompts.js';
-export { ModelWeights, WeightError, detectVariant, type Variant, type WeightProvider, type LoadProgress, type LoadOptions } from './model/weights.js';
-export { safetensorsWeights, syntheticWeights } from './model/providers.js';
+export { ModelWeights, WeightError, detectVariant, type Variant, type WeightProvider, type PushedTensor, type LoadProgress, type LoadOptions } from './model/weights.js';
+export {
+  safetensorsWeights, syntheticWeights, streamWeights, blobWeights, loadWeightsFromStream,
+  type StreamProgress, type StreamWeightsOptions, type StreamWeightProvider,
+} from './model/providers.js';
+export {
+  fetchWeights, clearWeightCache, cachedWeightUrls, DEFAULT_WEIGHT_CACHE, type FetchWeightsOptions, type FetchedWeights,
+} from './browser/index.js';
 export { modelKeys } from './model/keys.js';
 export { SafetensorsFile, SafetensorsError, bytesSource, blobSource, readSafetensorsStream, type ByteSource, type TensorInfo } from './safetensors/read.js';
 export { serializeSafetensors, writeSafetensors } from './safetensors/write.js';

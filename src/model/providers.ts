@@ -1,9 +1,12 @@
-// WeightProviders: a safetensors file (read tensor by tensor) or the synthetic rule of
+// WeightProviders: a safetensors file (read tensor by tensor), a safetensors stream (a download,
+// a File, a Node file stream: read once in file order), or the synthetic rule of
 // ../shared/golden/README.md (weights made in memory, no file).
-import { SafetensorsFile } from '../safetensors/read.js';
+import type { Gpu } from '../gpu/device.js';
+import { byOffset, type SafetensorsHeader } from '../safetensors/header.js';
+import { decodeF32, readSafetensorsStream, SafetensorsError, SafetensorsFile, type StreamTensor, type TensorInfo } from '../safetensors/read.js';
 import { syntheticValues } from '../weights/synthetic.js';
 import { modelKeys } from './keys.js';
-import type { Variant, WeightProvider } from './weights.js';
+import { ModelWeights, type PushedTensor, type Variant, type WeightProvider } from './weights.js';
 
 export function safetensorsWeights(file: SafetensorsFile): WeightProvider {
   const entries = new Map<string, { dtype: string; shape: readonly number[] }>();
@@ -23,4 +26,112 @@ export function syntheticWeights(variant: Variant): WeightProvider {
       return syntheticValues(key, [...e.shape]);
     },
   };
+}
+
+/** Progress of a sequential read: bytes so far and the tensor whose bytes are arriving. */
+export interface StreamProgress {
+  bytesRead: number;
+  /** The source's size when known (a Content-Length, a Blob's size). */
+  bytesTotal?: number;
+  /** The tensor being received; null while the header is read or after the last tensor. */
+  tensor: string | null;
+}
+
+export interface StreamWeightsOptions {
+  /** Total length when known: offsets past it are rejected up front and progress has a total. */
+  size?: number;
+  /** Called after every chunk of the stream. */
+  onProgress?: (p: StreamProgress) => void;
+  /** Largest accepted JSON header, in bytes (default 100 MiB). */
+  maxHeaderBytes?: number;
+}
+
+/** A WeightProvider over a safetensors stream: `tensors()` yields each tensor once, in file order. */
+export interface StreamWeightProvider extends WeightProvider {
+  tensors(): AsyncIterable<PushedTensor>;
+  readonly header: SafetensorsHeader;
+  /** The file's size as its header implies (end of the last tensor). */
+  readonly impliedSize: number;
+  /** Cancels the stream; for a source whose tensors() is never read (e.g. loading failed early). */
+  cancel(): Promise<void>;
+}
+
+/** Float32 values of a streamed tensor; an F32 tensor's own buffer is viewed, not copied. */
+function streamedF32(t: StreamTensor): Float32Array {
+  const { info, data } = t;
+  if (info.dtype === 'F32' && data.byteOffset % 4 === 0) return new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
+  return decodeF32({ info, data });
+}
+
+/**
+ * Opens a safetensors byte stream (a fetch body, `blob.stream()`, a Node file stream) as weights.
+ * Resolves once the header is in (it names every tensor, so ModelWeights.load can check the key
+ * set before any weight arrives). The tensors are then read once, in file order, as the loader
+ * asks for them: only the tensor being assembled is held in memory, never the whole file.
+ *
+ *   const model = await SamUnet.load(gpu, await streamWeights((await fetch(url)).body!, { size }));
+ */
+export async function streamWeights(stream: ReadableStream<Uint8Array>, opts: StreamWeightsOptions = {}): Promise<StreamWeightProvider> {
+  let ordered: TensorInfo[] = [];
+  let at = 0; // index in `ordered` of the tensor whose bytes arrive next
+  const gen = readSafetensorsStream(stream, {
+    size: opts.size,
+    maxHeaderBytes: opts.maxHeaderBytes,
+    onHeader: (h) => (ordered = byOffset(h.tensors)),
+    onProgress: (bytesRead, bytesTotal) => {
+      if (!opts.onProgress) return;
+      while (at < ordered.length && ordered[at]!.begin + ordered[at]!.byteLength <= bytesRead) at++;
+      opts.onProgress({ bytesRead, bytesTotal, tensor: ordered.length && at < ordered.length ? ordered[at]!.name : null });
+    },
+  });
+  // The first step reads the header (and the first tensor, kept for the loader).
+  const first = await gen.next();
+  const header = first.done ? null : first.value.header;
+  if (!header) {
+    throw new SafetensorsError('the stream holds no tensors');
+  }
+  const entries = new Map<string, { dtype: string; shape: readonly number[] }>();
+  for (const t of header.tensors) entries.set(t.name, { dtype: t.dtype, shape: t.shape });
+  const impliedSize = ordered.reduce((m, t) => Math.max(m, t.begin + t.byteLength), header.dataStart);
+  let started = false;
+  async function* tensors(): AsyncGenerator<PushedTensor> {
+    if (started) throw new Error('a streamed weight source can be read only once');
+    started = true;
+    try {
+      let item: IteratorResult<StreamTensor, void> = first;
+      while (!item.done) {
+        const t = item.value;
+        yield { key: t.info.name, values: () => streamedF32(t), bytesRead: t.bytesRead };
+        item = await gen.next();
+      }
+    } finally {
+      await gen.return(undefined); // cancels the stream when the loader stops early
+    }
+  }
+  return {
+    entries,
+    header,
+    impliedSize,
+    size: opts.size,
+    tensors,
+    cancel: async () => void (await gen.return(undefined)),
+    read: async (key) => {
+      throw new Error(`streamed weights are read in file order through tensors(), not by key ('${key}')`);
+    },
+  };
+}
+
+/** A File or Blob as streamed weights (its size gives the progress total). */
+export function blobWeights(blob: Blob, opts: Omit<StreamWeightsOptions, 'size'> = {}): Promise<StreamWeightProvider> {
+  return streamWeights(blob.stream() as ReadableStream<Uint8Array>, { ...opts, size: blob.size });
+}
+
+/** Streams a safetensors file into GPU buffers (see streamWeights): ModelWeights, progress in bytes. */
+export async function loadWeightsFromStream(
+  gpu: Gpu,
+  stream: ReadableStream<Uint8Array>,
+  opts: StreamWeightsOptions & { variant?: Variant } = {},
+): Promise<ModelWeights> {
+  const src = await streamWeights(stream, opts);
+  return ModelWeights.load(gpu, src, { variant: opts.variant });
 }

@@ -1,0 +1,26 @@
+// The demo page (demo/). `npx vite` (npm run demo:dev) serves it against the TypeScript sources.
+// `npx vite build` (npm run demo:build) bundles it into out/demo against the built package: the
+// import 'sam-unet-webgpu' resolves through package.json's exports map to dist/ (run
+// `npm run build` first), exactly as in an app that installed the package.
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig(({ command }) => {
+  const alias: Record<string, string> = command === 'serve' ? { 'sam-unet-webgpu': here('./src/index.ts') } : {};
+  return {
+    root: here('./demo'),
+    base: './',
+    resolve: { alias },
+    build: {
+      outDir: here('./out/demo'),
+      emptyOutDir: true,
+      target: 'es2022',
+      sourcemap: true,
+      reportCompressedSize: false,
+    },
+    server: { host: '127.0.0.1', fs: { allow: [here('.')] } },
+    preview: { host: '127.0.0.1' },
+  };
+});
