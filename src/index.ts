@@ -1,7 +1,13 @@
 // sam-unet-webgpu: SAM-UNet medical image segmentation on WebGPU, in the browser, Deno and Node.
-export { requestGpu, checkAdapter, GpuUnavailableError, REQUIRED_LIMITS, type Gpu, type GpuOptions, type AdapterDescription } from './gpu/device.js';
+export {
+  requestGpu, checkAdapter, GpuUnavailableError, GpuDeviceLostError, GpuResourceError, REQUIRED_LIMITS,
+  type Gpu, type GpuOptions, type AdapterDescription,
+} from './gpu/device.js';
+export { trackBuffers, type BufferTracker, type BufferCounts } from './gpu/tracking.js';
 export { Plan, type BuildStats } from './gpu/plan.js';
-export { SamUnet, ImageEmbedding, type DecodeResult } from './model/sam_unet.js';
+export {
+  SamUnet, ImageEmbedding, ImageInputError, maxLogitsPixels, MAX_INPUT_SIDE, MAX_ASPECT_RATIO, MAX_DECODE_BATCH, type DecodeResult,
+} from './model/sam_unet.js';
 export { PromptError, MAX_POINTS, type PromptSet, type Box, type Point } from './model/prompts.js';
 export { ModelWeights, WeightError, detectVariant, type Variant, type WeightProvider, type PushedTensor, type LoadProgress, type LoadOptions } from './model/weights.js';
 export {

@@ -10,7 +10,7 @@ import { decodeImage, encodePng, ImageDecodeError } from '../src/image/decode.js
 import { modelFrameScale } from '../src/image/preprocess.js';
 import { MAX_POINTS, PromptError, promptTokensOf, type FrameInfo, type PromptSet } from '../src/model/prompts.js';
 import { syntheticWeights } from '../src/model/providers.js';
-import { ImageEmbedding, ImageInputError, MAX_DECODE_BATCH, MAX_IMAGE_SIDE, maxLogitsPixels, SamUnet } from '../src/model/sam_unet.js';
+import { ImageEmbedding, ImageInputError, MAX_DECODE_BATCH, MAX_INPUT_SIDE, maxLogitsPixels, SamUnet } from '../src/model/sam_unet.js';
 import { rand, testGpu } from './helpers/gpu.js';
 
 const frameOf = (width: number, height: number): FrameInfo => {
@@ -63,7 +63,7 @@ describe('images: sizes and layouts (SamUnet.prepare)', () => {
     for (const [w, h] of [[0, 5], [5, 0], [-1, 5], [1.5, 4], [NaN, 4], [Infinity, 3]] as const) {
       expectError(() => SamUnet.prepare({ width: w, height: h, data: new Uint8Array(12) }), ImageInputError, /bad size/);
     }
-    expectError(() => SamUnet.prepare({ width: MAX_IMAGE_SIDE + 1, height: 100, data: new Uint8Array(0) }), ImageInputError, /exceeds the 8192-pixel side limit/);
+    expectError(() => SamUnet.prepare({ width: MAX_INPUT_SIDE + 1, height: 100, data: new Uint8Array(0) }), ImageInputError, /exceeds the 8192-pixel side limit/);
     expectError(() => SamUnet.prepare({ width: 4, height: 4, data: new Uint8Array(64) }), ImageInputError, /64 bytes for 4×4 RGB, which needs 48 \(this looks like RGBA/);
     expectError(() => SamUnet.prepare({ width: 4, height: 4, data: new Uint8Array(16) }), ImageInputError, /this looks like greyscale/);
     expectError(() => SamUnet.prepare({ width: 2, height: 2, data: new Float32Array(12) as unknown as Uint8Array }), ImageInputError, /must be a Uint8Array/);
@@ -227,12 +227,12 @@ describe('decode with bad prompts, limits and chunking (res34 synthetic weights,
     const max = maxLogitsPixels(gpu);
     expect(max).toBe(Math.floor(Math.min(gpu.device.limits.maxStorageBufferBindingSize, gpu.device.limits.maxBufferSize) / 4));
     console.log(`[reliability-inputs] this device: logits of at most ${max} pixels per image (maxStorageBufferBindingSize ${gpu.device.limits.maxStorageBufferBindingSize})`);
-    if (MAX_IMAGE_SIDE * MAX_IMAGE_SIDE <= max) {
-      console.warn('[reliability-inputs] every image within MAX_IMAGE_SIDE fits this device: the over-limit case cannot be made');
+    if (MAX_INPUT_SIDE * MAX_INPUT_SIDE <= max) {
+      console.warn('[reliability-inputs] every image within MAX_INPUT_SIDE fits this device: the over-limit case cannot be made');
       return;
     }
-    const side = MAX_IMAGE_SIDE;
-    const h = Math.min(MAX_IMAGE_SIDE, Math.floor(max / side) + 1); // just over the limit
+    const side = MAX_INPUT_SIDE;
+    const h = Math.min(MAX_INPUT_SIDE, Math.floor(max / side) + 1); // just over the limit
     const big = { width: side, height: h, data: new Uint8Array(side * h * 3) };
     const t0 = performance.now();
     const err = await model.encode(big).catch((e: Error) => e);
@@ -279,8 +279,8 @@ describe('decode with bad prompts, limits and chunking (res34 synthetic weights,
     // A frame where exactly 2 sets fit one binding: H·W in (max/3, max/2].
     const width = 4096;
     const height = Math.floor(max / 2 / width);
-    if (height > MAX_IMAGE_SIDE || height * width * 3 <= max) {
-      console.warn('[reliability-inputs] this device\'s binding limit is too large for a limit-driven split within MAX_IMAGE_SIDE');
+    if (height > MAX_INPUT_SIDE || height * width * 3 <= max) {
+      console.warn('[reliability-inputs] this device\'s binding limit is too large for a limit-driven split within MAX_INPUT_SIDE');
       return;
     }
     const e = fakeEmbedding(model, width, height, 21);

@@ -17,7 +17,7 @@ import { ModelWeights, type LoadOptions, type Variant, type WeightProvider } fro
 /**
  * Image size limits.
  *
- * - Each side must be 1 … MAX_IMAGE_SIDE pixels, and the image no more than 512 times longer than it
+ * - Each side must be 1 … MAX_INPUT_SIDE pixels, and the image no more than 512 times longer than it
  *   is wide (or the reverse): resizing to a longest side of 256 must leave the short side ≥ 1 pixel.
  * - The decoder writes full-resolution logits, H·W float32 per prompt set, into one GPU storage
  *   binding, so H·W·4 bytes must fit the device's maxStorageBufferBindingSize (and maxBufferSize).
@@ -28,7 +28,7 @@ import { ModelWeights, type LoadOptions, type Variant, type WeightProvider } fro
  *   binding (N·H·W·4 bytes ≤ the limit), so any number of sets works on any accepted image; the
  *   returned arrays hold N·H·W·5 bytes of CPU memory in all (float32 logits + uint8 masks).
  */
-export const MAX_IMAGE_SIDE = 8192;
+export const MAX_INPUT_SIDE = 8192;
 /** Longest side : shortest side beyond which the short side resizes to 0 pixels. */
 export const MAX_ASPECT_RATIO = 512;
 /** The most prompt sets decoded in one GPU run. */
@@ -55,8 +55,8 @@ function checkImageSize(width: number, height: number, what: string): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new ImageInputError(`${what}: bad size ${width}×${height} (width and height must be positive integers)`);
   }
-  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) {
-    throw new ImageInputError(`${what}: ${width}×${height} exceeds the ${MAX_IMAGE_SIDE}-pixel side limit (MAX_IMAGE_SIDE); downscale it first`);
+  if (width > MAX_INPUT_SIDE || height > MAX_INPUT_SIDE) {
+    throw new ImageInputError(`${what}: ${width}×${height} exceeds the ${MAX_INPUT_SIDE}-pixel side limit (MAX_INPUT_SIDE); downscale it first`);
   }
   const [h, w] = longestSideShape(height, width, IMG_SIZE);
   if (h < 1 || w < 1) {
