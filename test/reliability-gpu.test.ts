@@ -9,26 +9,12 @@ import {
 } from '../src/gpu/device.js';
 import { Plan } from '../src/gpu/plan.js';
 import { trackBuffers } from '../src/gpu/tracking.js';
-import { modelFrameScale } from '../src/image/preprocess.js';
 import { syntheticWeights } from '../src/model/providers.js';
-import { ImageEmbedding, SamUnet } from '../src/model/sam_unet.js';
+import { SamUnet } from '../src/model/sam_unet.js';
 import { ModelWeights, WeightError, type WeightProvider } from '../src/model/weights.js';
 import { add } from '../src/ops/elementwise.js';
-import { rand, testGpu } from './helpers/gpu.js';
-
-/** An embedding with random values for a width×height image (no encoder run). */
-function fakeEmbedding(model: SamUnet, width: number, height: number, seed = 1): ImageEmbedding {
-  const { newW, newH } = modelFrameScale(width, height, 256);
-  const device = model.gpu.device;
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const emb = rand(256 * 16 * 16, seed);
-  const msf = rand(32 * 64 * 64, seed + 1);
-  const e = device.createBuffer({ size: emb.byteLength, usage, label: 'fake.image_embeddings' });
-  const m = device.createBuffer({ size: msf.byteLength, usage, label: 'fake.multi_scale_feature' });
-  device.queue.writeBuffer(e, 0, emb as Float32Array<ArrayBuffer>);
-  device.queue.writeBuffer(m, 0, msf as Float32Array<ArrayBuffer>);
-  return new ImageEmbedding({ width, height, inputW: newW, inputH: newH }, e, m, model);
-}
+import { fakeEmbedding } from './helpers/embedding.js';
+import { testGpu } from './helpers/gpu.js';
 
 /** A fake adapter: the real one's limits with some replaced or removed. */
 function fakeAdapter(limits: Record<string, number | undefined>, features: string[] = []): GPUAdapter {

@@ -11,24 +11,13 @@ import { modelFrameScale } from '../src/image/preprocess.js';
 import { MAX_POINTS, PromptError, promptTokensOf, type FrameInfo, type PromptSet } from '../src/model/prompts.js';
 import { syntheticWeights } from '../src/model/providers.js';
 import { ImageEmbedding, ImageInputError, MAX_DECODE_BATCH, MAX_INPUT_SIDE, maxLogitsPixels, SamUnet } from '../src/model/sam_unet.js';
+import { fakeEmbedding } from './helpers/embedding.js';
 import { rand, testGpu } from './helpers/gpu.js';
 
 const frameOf = (width: number, height: number): FrameInfo => {
   const { newW, newH } = modelFrameScale(width, height, 256);
   return { width, height, inputW: newW, inputH: newH };
 };
-
-function fakeEmbedding(model: SamUnet, width: number, height: number, seed = 1): ImageEmbedding {
-  const device = model.gpu.device;
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const emb = rand(256 * 16 * 16, seed);
-  const msf = rand(32 * 64 * 64, seed + 1);
-  const e = device.createBuffer({ size: emb.byteLength, usage, label: 'fake.image_embeddings' });
-  const m = device.createBuffer({ size: msf.byteLength, usage, label: 'fake.multi_scale_feature' });
-  device.queue.writeBuffer(e, 0, emb as Float32Array<ArrayBuffer>);
-  device.queue.writeBuffer(m, 0, msf as Float32Array<ArrayBuffer>);
-  return new ImageEmbedding(frameOf(width, height), e, m, model);
-}
 
 const rgb = (w: number, h: number, fill = 90) => ({ width: w, height: h, data: new Uint8Array(w * h * 3).fill(fill) });
 

@@ -8,26 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../src/gpu/device.js';
 import { trackBuffers, type BufferTracker } from '../src/gpu/tracking.js';
 import { sheppLogan } from '../src/image/phantom.js';
-import { modelFrameScale } from '../src/image/preprocess.js';
 import { PromptError, type PromptSet } from '../src/model/prompts.js';
 import { syntheticWeights } from '../src/model/providers.js';
 import { ImageEmbedding, SamUnet, type DecodeResult } from '../src/model/sam_unet.js';
+import { fakeEmbedding } from './helpers/embedding.js';
 import { rand, testGpu } from './helpers/gpu.js';
 
 const CYCLES = Number(process.env.RELIABILITY_CYCLES ?? 120);
-
-function fakeEmbedding(model: SamUnet, width: number, height: number, seed = 1): ImageEmbedding {
-  const { newW, newH } = modelFrameScale(width, height, 256);
-  const device = model.gpu.device;
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const emb = rand(256 * 16 * 16, seed);
-  const msf = rand(32 * 64 * 64, seed + 1);
-  const e = device.createBuffer({ size: emb.byteLength, usage, label: 'fake.image_embeddings' });
-  const m = device.createBuffer({ size: msf.byteLength, usage, label: 'fake.multi_scale_feature' });
-  device.queue.writeBuffer(e, 0, emb as Float32Array<ArrayBuffer>);
-  device.queue.writeBuffer(m, 0, msf as Float32Array<ArrayBuffer>);
-  return new ImageEmbedding({ width, height, inputW: newW, inputH: newH }, e, m, model);
-}
 
 async function readBuffer(gpu: Gpu, buffer: GPUBuffer): Promise<Uint32Array> {
   const device = gpu.device;

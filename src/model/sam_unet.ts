@@ -334,8 +334,8 @@ export class SamUnet {
     // Snapshot the mask prompts now: the caller may reuse its arrays while the GPU runs.
     const masks = sets.map((s) => (s.maskInput ? s.maskInput.slice() : null));
     const groups = new Map<string, number[]>();
-    sets.forEach((s, i) => {
-      const key = `${tokens[i]!.length}|${masks[i] ? 1 : 0}`;
+    tokens.forEach((t, i) => {
+      const key = `${t.length}|${masks[i] ? 1 : 0}`;
       if (!groups.has(key)) groups.set(key, []);
       groups.get(key)!.push(i);
     });
