@@ -1,13 +1,32 @@
 // SAM image-encoder attention with decomposed relative-position bias, windowed or global
-// (shaders/attention_relpos.wgsl): everything between the qkv Linear and the proj Linear of a
-// ViT block, including the window padding / partition / unpartition.
+// (shaders/attention_relpos.wgsl; on software adapters shaders/attention_relpos_cpu.wgsl):
+// everything between the qkv Linear and the proj Linear of a ViT block, including the window
+// padding / partition / unpartition.
 import { ceilDiv, f32bits, grid, type Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
 
-/** Real queries per workgroup in the shader. */
+/** Real queries per workgroup in the shader (attention_relpos.wgsl; attention_relpos_cpu.wgsl: 128). */
 const QPW = 16;
+const QPW_CPU = 128;
+
 /** Largest window side the shader's workgroup arrays hold. */
 const WSMAX = 32;
+
+/**
+ * Which kernel attentionRelPos records: 'auto' (default) attention_relpos_cpu.wgsl on a software
+ * adapter (`p.gpu.info.isSoftware`) when d % 4 == 0, else attention_relpos.wgsl (the real-GPU
+ * kernel); 'tiled' always attention_relpos.wgsl; 'cpu' attention_relpos_cpu.wgsl whenever d % 4 == 0.
+ * For tests and benchmarks; read when the op is recorded.
+ */
+export type AttentionPath = 'auto' | 'tiled' | 'cpu';
+let attentionPath: AttentionPath = 'auto';
+
+/** Sets the kernel choice (see AttentionPath) and returns the previous setting. */
+export function setAttentionPath(path: AttentionPath): AttentionPath {
+  const prev = attentionPath;
+  attentionPath = path;
+  return prev;
+}
 
 export interface AttentionRelPosOptions {
   heads: number;
@@ -16,6 +35,11 @@ export interface AttentionRelPosOptions {
   /** ws: the window side (14 for windowed blocks), or S for global attention. */
   window: number;
   label?: string;
+}
+
+/** The kernel attentionRelPos records on `p` now for head dim d: 'cpu' (attention_relpos_cpu.wgsl) or 'tiled'. */
+export function attentionRelPosKernel(p: Plan, d: number): 'cpu' | 'tiled' {
+  return d % 4 === 0 && (attentionPath === 'cpu' || (attentionPath === 'auto' && p.gpu.info.isSoftware)) ? 'cpu' : 'tiled';
 }
 
 /**
@@ -51,21 +75,25 @@ export function attentionRelPos(
   expectShape(relPosH, [2 * ws - 1, d], `${label}: relPosH`);
   expectShape(relPosW, [2 * ws - 1, d], `${label}: relPosW`);
 
-  // Blocks of QPW real queries, window by window (the shader walks the same list).
+  // Software adapters: the CPU-shaped kernel (see its header), which reads vec4 along d.
+  const cpu = attentionRelPosKernel(p, d) === 'cpu';
+  const qpw = cpu ? QPW_CPU : QPW;
+  // Blocks of qpw real queries, window by window (the shader walks the same list).
   const nw = ceilDiv(S, ws);
   let nblk = 0;
   for (let wy = 0; wy < nw; wy++) {
     for (let wx = 0; wx < nw; wx++) {
-      nblk += ceilDiv(Math.min(ws, S - wy * ws) * Math.min(ws, S - wx * ws), QPW);
+      nblk += ceilDiv(Math.min(ws, S - wy * ws) * Math.min(ws, S - wx * ws), qpw);
     }
   }
   const y = p.temp([B, T, C], label);
   p.dispatch({
-    shader: 'attention_relpos',
+    shader: cpu ? 'attention_relpos_cpu' : 'attention_relpos',
     constants: { HD: d },
     inputs: [qkv, qkvBias, relPosH, relPosW],
     outputs: [y],
-    params: [B, S, ws, H, C, nw, nblk, f32bits(d ** -0.5)],
+    // d / 4: the CPU kernel's d4 (attention_relpos.wgsl reads the first 8 words only).
+    params: [B, S, ws, H, C, nw, nblk, f32bits(d ** -0.5), d / 4, 0, 0, 0],
     groups: grid(B * H * nblk),
     label,
   });

@@ -1,9 +1,19 @@
-// ConvTranspose2d with kernel 2 and stride 2, NCHW (shaders/conv_transpose2x2.wgsl).
+// ConvTranspose2d with kernel 2 and stride 2, NCHW (shaders/conv_transpose2x2.wgsl); on software
+// adapters the same GEMM on the CPU-shaped kernel (shaders/matmul_cpu.wgsl, its transposed-conv
+// output mode).
 import { ceilDiv, type Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
-import { ACT_CODE, tileRows, type Activation } from './matmul.js';
+import { ACT_CODE, cpuGemm, tileRows, useCpuGemm, type Activation } from './matmul.js';
 
 const TILE = 64;
+
+/**
+ * The kernel convTranspose2x2 records on `p` now for an H×W input: 'cpu' (matmul_cpu.wgsl, which
+ * reads x [C, H·W] as vec4 rows: H·W % 4 == 0) or 'tiled' (conv_transpose2x2.wgsl, the real-GPU kernel).
+ */
+export function convTranspose2x2Kernel(p: Plan, H: number, W: number): 'cpu' | 'tiled' {
+  return useCpuGemm(p) && (H * W) % 4 === 0 ? 'cpu' : 'tiled';
+}
 
 /**
  * y = act(convTranspose2d(x, w, stride 2) + b).
@@ -23,6 +33,15 @@ export function convTranspose2x2(
   const O = w.dim(1);
   if (b) expectShape(b, [O], `${label} bias`);
   const y = p.temp([N, O, 2 * H, 2 * W], label);
+  // Software adapters: A = w read as [K = C, M = 4·O] (K-major), B = x[b] [C, H·W] (K-major, needs
+  // H·W % 4 == 0), rows 4·o + t scattered to tap t.
+  if (convTranspose2x2Kernel(p, H, W) === 'cpu') {
+    cpuGemm(p, {
+      a: w, b: x, bias: b, residual: null, out: y, batch: N, M: 4 * O, N: H * W, K: C, sA: 0, sB: C * H * W,
+      aKMajor: true, bKMajor: true, biasMode: 3, residualMode: 0, act: opts.act ?? 'none', outMode: 1, W, label,
+    });
+    return y;
+  }
   const rows = tileRows(4 * O, H * W, N);
   const gx = ceilDiv(H * W, TILE);
   const gy = ceilDiv(4 * O, rows);

@@ -1,4 +1,5 @@
-// Linear layers and batched matmul on one register-tiled GEMM (shaders/matmul.wgsl).
+// Linear layers and batched matmul on one register-tiled GEMM (shaders/matmul.wgsl), or on software
+// adapters on the CPU-shaped GEMM (shaders/matmul_cpu.wgsl), which conv2d and convTranspose2x2 use too.
 import { ceilDiv, type Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
 
@@ -19,6 +20,102 @@ export function tileRows(M: number, N: number, batch = 1): 64 | 32 {
   return ceilDiv(M, 64) * ceilDiv(N, TILE) * batch < 256 ? 32 : 64;
 }
 
+/**
+ * Which GEMM kernel family matmul / linear / conv2d / convTranspose2x2 record:
+ *  - 'auto' (default): matmul_cpu.wgsl on a software adapter (`p.gpu.info.isSoftware`) wherever its
+ *    alignment rules hold, else the shared-tile kernels (matmul.wgsl, conv2d.wgsl,
+ *    conv_transpose2x2.wgsl), which are the path for real GPUs;
+ *  - 'tiled': the shared-tile kernels everywhere;
+ *  - 'cpu': matmul_cpu.wgsl wherever its alignment rules hold, on any adapter.
+ * For tests and benchmarks (both paths on one machine); the choice is read when an op is recorded.
+ */
+export type GemmPath = 'auto' | 'tiled' | 'cpu';
+let gemmPath: GemmPath = 'auto';
+
+/** Sets the GEMM kernel family (see GemmPath) and returns the previous setting. */
+export function setGemmPath(path: GemmPath): GemmPath {
+  const prev = gemmPath;
+  gemmPath = path;
+  return prev;
+}
+
+/** Whether ops recorded on `p` now take the CPU-shaped GEMM (where its alignment rules hold). */
+export function useCpuGemm(p: Plan): boolean {
+  return gemmPath === 'cpu' || (gemmPath === 'auto' && p.gpu.info.isSoftware);
+}
+
+/**
+ * Invocations along M in a workgroup of matmul_cpu.wgsl (its WY; the workgroup owns 8·WY rows and
+ * 4·64/WY columns of C): 16, or fewer for M ≤ 64 so that no invocation only computes rows past M.
+ */
+export function cpuGemmWY(M: number): number {
+  let wy = 1;
+  while (wy < 16 && 8 * wy < M) wy *= 2;
+  return wy;
+}
+
+/**
+ * One dispatch of shaders/matmul_cpu.wgsl (see its header): C = epilogue(A · B), A and B bound as
+ * vec4 arrays. Alignment (the caller checks with cpuGemmFits): K % 4 == 0 for a row-major A or an
+ * [N, K] B, M % 4 == 0 for a K-major A, N % 4 == 0 for a K-major B; batch strides multiples of 4.
+ */
+export interface CpuGemm {
+  a: Tensor;
+  b: Tensor;
+  bias: Tensor | null;
+  residual: Tensor | null;
+  out: Tensor;
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  /** Batch strides of a and b in elements (0: shared). */
+  sA: number;
+  sB: number;
+  /** a stored [K, M] instead of [M, K]. */
+  aKMajor: boolean;
+  /** b stored [K, N] instead of [N, K]. */
+  bKMajor: boolean;
+  /** 1: bias[n], 2: bias[m], 3: bias[m / 4]. */
+  biasMode: 0 | 1 | 2 | 3;
+  /** 1: residual added after the activation, 2: before it. */
+  residualMode: 0 | 1 | 2;
+  act: Activation;
+  /** 0: C [batch, M, N]; 1: the transposed-conv 2×2 scatter with input width W. */
+  outMode: 0 | 1;
+  W?: number;
+  label: string;
+}
+
+/** Whether a GEMM of this shape and layout meets matmul_cpu.wgsl's vec4 alignment (and fits one dispatch). */
+export function cpuGemmFits(M: number, N: number, K: number, aKMajor: boolean, bKMajor: boolean): boolean {
+  return (aKMajor ? M % 4 === 0 : K % 4 === 0) && (bKMajor ? N % 4 === 0 : K % 4 === 0) &&
+    ceilDiv(N, (4 * 64) / cpuGemmWY(M)) <= 65535 && ceilDiv(M, 8 * cpuGemmWY(M)) <= 65535;
+}
+
+export function cpuGemm(p: Plan, g: CpuGemm): void {
+  if (!cpuGemmFits(g.M, g.N, g.K, g.aKMajor, g.bKMajor) || g.sA % 4 !== 0 || g.sB % 4 !== 0) {
+    throw new Error(`${g.label}: GEMM [${g.batch}, ${g.M}, ${g.N}, ${g.K}] does not fit matmul_cpu's vec4 alignment`);
+  }
+  const wy = cpuGemmWY(g.M);
+  const gx = ceilDiv(g.N, (4 * 64) / wy);
+  const gy = ceilDiv(g.M, 8 * wy);
+  if (gx > 65535 || gy > 65535 || g.batch > 65535) throw new Error(`${g.label}: GEMM [${g.batch}, ${g.M}, ${g.N}] is too large for one dispatch`);
+  p.dispatch({
+    shader: 'matmul_cpu',
+    constants: {
+      A_KMAJOR: g.aKMajor ? 1 : 0, B_KMAJOR: g.bKMajor ? 1 : 0, BIAS: g.bias ? g.biasMode : 0, ACT: ACT_CODE[g.act],
+      RESIDUAL: g.residual ? g.residualMode : 0, OUT: g.outMode, WY: wy,
+    },
+    // Disabled bias / residual bindings are filled with `a` (never read).
+    inputs: [g.a, g.b, g.bias ?? g.a, g.residual ?? g.a],
+    outputs: [g.out],
+    params: [g.M, g.N, g.K, g.sA, g.sB, g.W ?? 0, 0, 0],
+    groups: [gx, gy, g.batch],
+    label: g.label,
+  });
+}
+
 interface Gemm {
   a: Tensor;
   b: Tensor;
@@ -37,7 +134,19 @@ interface Gemm {
   label: string;
 }
 
+/** The kernel linear / matmul record on `p` now for this GEMM: matmul_cpu.wgsl ('cpu') or matmul.wgsl ('tiled'). */
+export function gemmKernel(p: Plan, M: number, N: number, K: number, transB: boolean): 'cpu' | 'tiled' {
+  return useCpuGemm(p) && cpuGemmFits(M, N, K, false, !transB) ? 'cpu' : 'tiled';
+}
+
 function gemm(p: Plan, g: Gemm): void {
+  if (gemmKernel(p, g.M, g.N, g.K, g.transB) === 'cpu') {
+    cpuGemm(p, {
+      a: g.a, b: g.b, bias: g.bias, residual: g.residual, out: g.out, batch: g.batch, M: g.M, N: g.N, K: g.K,
+      sA: g.sA, sB: g.sB, aKMajor: false, bKMajor: !g.transB, biasMode: 1, residualMode: 1, act: g.act, outMode: 0, label: g.label,
+    });
+    return;
+  }
   const rows = tileRows(g.M, g.N, g.batch);
   const gx = ceilDiv(g.N, TILE);
   const gy = ceilDiv(g.M, rows);

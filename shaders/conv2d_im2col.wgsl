@@ -1,0 +1,74 @@
+// The im2col matrix of a 2-D convolution, pixel-major, for the software-adapter conv2d path
+// (conv2d.ts: this, then matmul_cpu.wgsl with the weight [O, C·kh·kw] as A and this as an [N, K4] B):
+//   MODE 0: cols[b, n, k] = x[b, c, oy·s − pad + ky, ox·s − pad + kx]   (0 outside the image)
+//     n = oy·Wo + ox, k = (c·kh + ky)·kw + kx < K = C·kh·kw; x: [batch, C, H, W];
+//     cols: [batch, Ho·Wo, K4], K4 = K rounded up to a multiple of 4 (columns k ≥ K are 0).
+//   MODE 1 (for K % 4 != 0): the weight [O, K] (x) zero-padded to [O, K4] (cols), so that the GEMM
+//     reads both as vec4 rows; one invocation per vec4, wg.x·16 + li = k4, wg.y = o (p.H = O).
+// One invocation writes one vec4 (k = 4·k4 .. 4·k4+3) of one pixel. Workgroup (wg.x, wg.y, wg.z) =
+// (16 pixels of a row, the row oy, k4 + K/4·b): the taps (c, ky, kx) of k4 and the row are the same
+// for the whole workgroup, so the divisions that split k run once per workgroup (a division that
+// differs between invocations is 8 scalar divisions on a CPU adapter), and only ox varies.
+override MODE: u32 = 0u;
+
+struct Params {
+  C: u32, H: u32, W: u32, Wo: u32,
+  kh: u32, kw: u32, stride: u32, pad: u32,
+  K: u32, NP: u32, K4: u32, _p0: u32,
+}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> cols: array<vec4<f32>>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+// (c, ky, kx) of the next k.
+fn next(t: vec3<u32>) -> vec3<u32> {
+  var r = t + vec3<u32>(0u, 0u, 1u);
+  if (r.z == p.kw) { r.z = 0u; r.y += 1u; }
+  if (r.y == p.kh) { r.y = 0u; r.x += 1u; }
+  return r;
+}
+
+fn tap(xBase: u32, t: vec3<u32>, iy0: i32, ix0: i32) -> f32 {
+  let iy = iy0 + i32(t.y);
+  let ix = ix0 + i32(t.z);
+  if (t.x < p.C && iy >= 0 && iy < i32(p.H) && ix >= 0 && ix < i32(p.W)) {
+    return x[xBase + (t.x * p.H + u32(iy)) * p.W + u32(ix)];
+  }
+  return 0.0;
+}
+
+@compute @workgroup_size(16)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  if (MODE == 1u) {
+    let k4 = wg.x * 16u + li;
+    if (k4 >= p.K4 / 4u) { return; }
+    var v = vec4<f32>(0.0);
+    let base = wg.y * p.K;
+    for (var u = 0u; u < 4u; u++) {
+      let k = 4u * k4 + u;
+      if (k < p.K) { v[u] = x[base + k]; }
+    }
+    cols[wg.y * (p.K4 / 4u) + k4] = v;
+    return;
+  }
+  let ox = wg.x * 16u + li;
+  if (ox >= p.Wo) { return; }
+  let oy = wg.y;
+  let K4 = p.K4 / 4u;
+  let b = wg.z / K4;
+  let k4 = wg.z - b * K4;
+  let khw = p.kh * p.kw;
+  let k = 4u * k4;
+  let c = k / khw;
+  let r = k - c * khw;
+  let ky = r / p.kw;
+  let t0 = vec3<u32>(c, ky, r - ky * p.kw);
+  let t1 = next(t0);
+  let t2 = next(t1);
+  let t3 = next(t2);
+  let iy0 = i32(oy * p.stride) - i32(p.pad);
+  let ix0 = i32(ox * p.stride) - i32(p.pad);
+  let xBase = b * p.C * p.H * p.W;
+  let n = oy * p.Wo + ox;
+  cols[(b * p.NP + n) * K4 + k4] = vec4<f32>(tap(xBase, t0, iy0, ix0), tap(xBase, t1, iy0, ix0), tap(xBase, t2, iy0, ix0), tap(xBase, t3, iy0, ix0));
+}
