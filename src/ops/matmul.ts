@@ -54,12 +54,8 @@ export function cpuGemmWY(M: number): number {
   return wy;
 }
 
-/**
- * One dispatch of shaders/matmul_cpu.wgsl (see its header): C = epilogue(A · B), A and B bound as
- * vec4 arrays. Alignment (the caller checks with cpuGemmFits): K % 4 == 0 for a row-major A or an
- * [N, K] B, M % 4 == 0 for a K-major A, N % 4 == 0 for a K-major B; batch strides multiples of 4.
- */
-export interface CpuGemm {
+/** What both GEMM kernels take: operands, output, sizes, batch strides, activation. */
+export interface GemmOperands {
   a: Tensor;
   b: Tensor;
   bias: Tensor | null;
@@ -72,6 +68,16 @@ export interface CpuGemm {
   /** Batch strides of a and b in elements (0: shared). */
   sA: number;
   sB: number;
+  act: Activation;
+  label: string;
+}
+
+/**
+ * One dispatch of shaders/matmul_cpu.wgsl (see its header): C = epilogue(A · B), A and B bound as
+ * vec4 arrays. Alignment (the caller checks with cpuGemmFits): K % 4 == 0 for a row-major A or an
+ * [N, K] B, M % 4 == 0 for a K-major A, N % 4 == 0 for a K-major B; batch strides multiples of 4.
+ */
+export interface CpuGemm extends GemmOperands {
   /** a stored [K, M] instead of [M, K]. */
   aKMajor: boolean;
   /** b stored [K, N] instead of [N, K]. */
@@ -80,11 +86,9 @@ export interface CpuGemm {
   biasMode: 0 | 1 | 2 | 3;
   /** 1: residual added after the activation, 2: before it. */
   residualMode: 0 | 1 | 2;
-  act: Activation;
   /** 0: C [batch, M, N]; 1: the transposed-conv 2×2 scatter with input width W. */
   outMode: 0 | 1;
   W?: number;
-  label: string;
 }
 
 /** Whether a GEMM of this shape and layout meets matmul_cpu.wgsl's vec4 alignment (and fits one dispatch). */
@@ -116,22 +120,8 @@ export function cpuGemm(p: Plan, g: CpuGemm): void {
   });
 }
 
-interface Gemm {
-  a: Tensor;
-  b: Tensor;
-  bias: Tensor | null;
-  residual: Tensor | null;
-  out: Tensor;
-  batch: number;
-  M: number;
-  N: number;
-  K: number;
-  /** Batch strides of a and b in elements (0: shared). */
-  sA: number;
-  sB: number;
+interface Gemm extends GemmOperands {
   transB: boolean;
-  act: Activation;
-  label: string;
 }
 
 /** The kernel linear / matmul record on `p` now for this GEMM: matmul_cpu.wgsl ('cpu') or matmul.wgsl ('tiled'). */
