@@ -102,8 +102,9 @@ export class Plan {
   private ownBuffers: GPUBuffer[] = [];
   private staging = new Map<string, GPUBuffer>();
   private queue: Promise<unknown> = Promise.resolve();
-  /** The fastest run seen (ms): what politeWait sleeps on, so one slow run does not inflate the next. */
+  /** The fastest warm run seen (ms): what politeWait sleeps on, so one slow run does not inflate the next. */
   private fastestRunMs = Infinity;
+  private runsSeen = 0;
   private destroyed = false;
   stats: BuildStats | null = null;
 
@@ -432,9 +433,10 @@ export class Plan {
     });
     const t0 = performance.now();
     const out: Record<string, Float32Array> = {};
+    let slept = 0;
     try {
       if (read.length) {
-        await this.politeWait();
+        slept = await this.politeWait();
         await Promise.all(read.map((name) => this.staging.get(name)!.mapAsync(GPUMapMode.READ)));
         for (const name of read) {
           const s = this.staging.get(name)!;
@@ -442,7 +444,7 @@ export class Plan {
           s.unmap();
         }
       } else {
-        await this.politeWait();
+        slept = await this.politeWait();
         await device.queue.onSubmittedWorkDone();
       }
     } catch (e) {
@@ -459,7 +461,7 @@ export class Plan {
     const err = await errors;
     if (deviceLost(device)) throw deviceLostError(device, `plan '${this.label}'`);
     if (err) throw gpuErrorToThrow(device, err, `plan '${this.label}' run`);
-    this.fastestRunMs = Math.min(this.fastestRunMs, performance.now() - t0);
+    this.learnRunTime(performance.now() - t0, slept);
     return out;
   }
 
@@ -476,11 +478,27 @@ export class Plan {
 
   /**
    * Dawn in Node busy-waits a JS thread while a GPU promise is pending, which steals a core from a
-   * software adapter. Sleeping for most of the fastest run's time first gives that core back.
+   * software adapter. Sleeping for most of the fastest warm run's time first gives that core back.
+   * Returns the ms slept.
    */
-  private async politeWait(reps = 1): Promise<void> {
-    const expected = Number.isFinite(this.fastestRunMs) ? this.fastestRunMs * reps : 0;
-    if (this.gpu.info.runtime === 'node' && this.gpu.info.isSoftware && expected > 20) await sleep(expected * 0.85);
+  private async politeWait(reps = 1): Promise<number> {
+    const ms = Number.isFinite(this.fastestRunMs) ? this.fastestRunMs * reps * 0.85 : 0;
+    if (this.gpu.info.runtime === 'node' && this.gpu.info.isSoftware && ms > 17) {
+      await sleep(ms);
+      return ms;
+    }
+    return 0;
+  }
+
+  /** Updates what politeWait sleeps on from a run of `reps` repetitions that took `ms`, `sleptMs` of it asleep. */
+  private learnRunTime(ms: number, sleptMs: number, reps = 1): void {
+    // The first run pays for work a driver defers (shader compilation, first touch of buffers):
+    // learning from it would make the next runs sleep far too long.
+    if (this.runsSeen++ === 0) return;
+    let per = ms / reps;
+    // Woken to find the work done: the run may have been much shorter than the sleep.
+    if (sleptMs > 0 && ms - sleptMs < 0.05 * sleptMs) per *= 0.6;
+    this.fastestRunMs = Math.min(this.fastestRunMs, per);
   }
 
   /**
@@ -509,10 +527,10 @@ export class Plan {
       }
       const t0 = performance.now();
       device.queue.submit([encoder.finish()]);
-      await this.politeWait(n);
+      const slept = await this.politeWait(n);
       await device.queue.onSubmittedWorkDone();
       const wallMs = (performance.now() - t0) / n;
-      this.fastestRunMs = Math.min(this.fastestRunMs, wallMs);
+      this.learnRunTime(wallMs * n, slept, n);
       let gpuMs: number | null = null;
       if (read) {
         await read.mapAsync(GPUMapMode.READ);
@@ -527,6 +545,56 @@ export class Plan {
       resolve?.destroy();
       read?.destroy();
     }
+  }
+
+  /**
+   * GPU time of every recorded dispatch: each one runs `reps` times in a compute pass of its own,
+   * between two timestamps, all in one command buffer (inputs as last written). Returns null when
+   * the device has no `timestamp-query`. For benchmarks: a dispatch timed alone misses the overlap
+   * a real run may get between neighbours, so the sum can exceed `time()`'s.
+   */
+  async profile(reps = 3): Promise<{ label: string; shader: string; gpuMs: number }[] | null> {
+    if (!this.built) throw new Error(`plan '${this.label}' is not built`);
+    if (!this.gpu.hasTimestamps) return null;
+    const device = this.device;
+    const out: { label: string; shader: string; gpuMs: number }[] = [];
+    const CHUNK = 2048; // dispatches per query set (two queries each; Dawn allows 4096 per set)
+    for (let first = 0; first < this.recorded.length; first += CHUNK) {
+      const n = Math.min(CHUNK, this.recorded.length - first);
+      const qs = device.createQuerySet({ type: 'timestamp', count: 2 * n });
+      const resolve = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      const read = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      try {
+        const encoder = device.createCommandEncoder({ label: `${this.label} profile` });
+        for (let j = 0; j < n; j++) {
+          const i = first + j;
+          const d = this.recorded[i]!;
+          const pass = encoder.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * j, endOfPassWriteIndex: 2 * j + 1 } });
+          pass.setPipeline(this.pipelines[i]!);
+          pass.setBindGroup(0, this.bindGroups[i]!);
+          for (let r = 0; r < reps; r++) pass.dispatchWorkgroups(d.groups[0], d.groups[1] ?? 1, d.groups[2] ?? 1);
+          pass.end();
+        }
+        encoder.resolveQuerySet(qs, 0, 2 * n, resolve, 0);
+        encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
+        device.queue.submit([encoder.finish()]);
+        await this.politeWait(reps);
+        await device.queue.onSubmittedWorkDone();
+        await read.mapAsync(GPUMapMode.READ);
+        const t = new BigUint64Array(read.getMappedRange());
+        for (let j = 0; j < n; j++) {
+          const d = this.recorded[first + j]!;
+          const dt = Number(t[2 * j + 1]! - t[2 * j]!) / 1e6 / reps;
+          out.push({ label: d.label ?? d.shader, shader: d.shader, gpuMs: Math.max(0, dt) });
+        }
+        read.unmap();
+      } finally {
+        qs.destroy();
+        resolve.destroy();
+        read.destroy();
+      }
+    }
+    return out;
   }
 
   /** Bytes of every GPU buffer the plan owns (temporaries, inputs, outputs, params, staging). */
