@@ -1,8 +1,33 @@
 // LayerNorm over the last dim (shaders/layernorm.wgsl) and SAM's LayerNorm2d over the channels of
 // an NCHW tensor, optionally fused with GELU (shaders/layernorm2d.wgsl). Both two-pass (mean, then
-// the mean square deviation), like PyTorch.
+// the mean square deviation), like PyTorch. On a software adapter both take a barrier-free variant
+// (layernorm_cpu.wgsl, layernorm2d_cpu.wgsl) where its vec4 alignment holds.
 import { ceilDiv, f32bits, grid, type Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
+
+/**
+ * Which LayerNorm kernels layerNorm / layerNorm2d record:
+ *  - 'auto' (default): the one-invocation-per-row (per-4-pixels) kernels on a software adapter
+ *    (`p.gpu.info.isSoftware`) where C % 4 == 0 (H·W % 4 == 0), else the workgroup-reduction
+ *    kernels, which are the path for real GPUs;
+ *  - 'tiled': the workgroup-reduction kernels everywhere;
+ *  - 'cpu': the software kernels wherever their alignment holds, on any adapter.
+ * For tests and benchmarks; the choice is read when an op is recorded.
+ */
+export type NormPath = 'auto' | 'tiled' | 'cpu';
+let normPath: NormPath = 'auto';
+
+/** Sets the LayerNorm kernel family (see NormPath) and returns the previous setting. */
+export function setNormPath(path: NormPath): NormPath {
+  const prev = normPath;
+  normPath = path;
+  return prev;
+}
+
+/** The kernel family a LayerNorm recorded on `p` now takes; `aligned`: C % 4 == 0 (H·W % 4 == 0 for 2d). */
+export function normKernel(p: Plan, aligned: boolean): 'cpu' | 'tiled' {
+  return aligned && (normPath === 'cpu' || (normPath === 'auto' && p.gpu.info.isSoftware)) ? 'cpu' : 'tiled';
+}
 
 /** Lanes per row for a row-per-segment reduction: a power of two in 32..256, about the row length. */
 export function lanesPerRow(n: number): number {
@@ -18,8 +43,19 @@ export function layerNorm(p: Plan, x: Tensor, g: Tensor, b: Tensor, eps: number,
   expectShape(g, [C], `${label}: weight`);
   expectShape(b, [C], `${label}: bias`);
   const rows = x.size / C;
-  const tpr = lanesPerRow(C);
   const y = p.temp(x.shape, label);
+  if (normKernel(p, C % 4 === 0) === 'cpu') {
+    p.dispatch({
+      shader: 'layernorm_cpu',
+      inputs: [x, g, b],
+      outputs: [y],
+      params: [rows, C / 4, f32bits(eps), 0],
+      groups: grid(ceilDiv(rows, 64)),
+      label,
+    });
+    return y;
+  }
+  const tpr = lanesPerRow(C);
   p.dispatch({
     shader: 'layernorm',
     constants: { TPR: tpr },
@@ -58,6 +94,20 @@ export function layerNorm2d(
   expectShape(g, [C], `${label}: weight`);
   expectShape(b, [C], `${label}: bias`);
   const HW = H * W;
+  if (normKernel(p, HW % 4 === 0) === 'cpu') {
+    const y = p.temp(x.shape, label);
+    const total = N * (HW / 4);
+    p.dispatch({
+      shader: 'layernorm2d_cpu',
+      constants: { ACT: opts.act === 'gelu' ? 1 : 0 },
+      inputs: [x, g, b],
+      outputs: [y],
+      params: [total, C, HW / 4, f32bits(eps)],
+      groups: grid(ceilDiv(total, 64)),
+      label,
+    });
+    return y;
+  }
   const px = pixelsPerGroup(N, C, HW);
   const blocks = ceilDiv(HW, px);
   const total = N * blocks;
