@@ -5,11 +5,14 @@
 //     cols: [batch, Ho·Wo, K4], K4 = K rounded up to a multiple of 4 (columns k ≥ K are 0).
 //   MODE 1 (for K % 4 != 0): the weight [O, K] (x) zero-padded to [O, K4] (cols), so that the GEMM
 //     reads both as vec4 rows; one invocation per vec4, wg.x·16 + li = k4, wg.y = o (p.H = O).
-// One invocation writes one vec4 (k = 4·k4 .. 4·k4+3) of one pixel. Workgroup (wg.x, wg.y, wg.z) =
-// (16 pixels of a row, the row oy, k4 + K/4·b): the taps (c, ky, kx) of k4 and the row are the same
-// for the whole workgroup, so the divisions that split k run once per workgroup (a division that
-// differs between invocations is 8 scalar divisions on a CPU adapter), and only ox varies.
+// One invocation writes KV consecutive vec4s (k = 4·k4 .. 4·k4+3 for KV values of k4) of one pixel.
+// Workgroup (wg.x, wg.y, wg.z) = (16 pixels of a row, the row oy, k4 block + ceil(K4/4/KV)·b): the
+// taps (c, ky, kx) and the row are the same for the whole workgroup, so the divisions that split k
+// run once per workgroup (a division that differs between invocations is 8 scalar divisions on a
+// CPU adapter), and only ox varies. KV > 1 divides the number of workgroups, each of which costs a
+// CPU adapter a fixed overhead (with KV = 1 the decoder's 64→32 3×3 conv spent 9.5 ms in here).
 override MODE: u32 = 0u;
+override KV: u32 = 8u;
 
 struct Params {
   C: u32, H: u32, W: u32, Wo: u32,
@@ -55,20 +58,25 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   if (ox >= p.Wo) { return; }
   let oy = wg.y;
   let K4 = p.K4 / 4u;
-  let b = wg.z / K4;
-  let k4 = wg.z - b * K4;
+  let KB = (K4 + KV - 1u) / KV;
+  let b = wg.z / KB;
+  let k4First = (wg.z - b * KB) * KV;
+  let k4End = min(k4First + KV, K4);
   let khw = p.kh * p.kw;
-  let k = 4u * k4;
+  let k = 4u * k4First;
   let c = k / khw;
   let r = k - c * khw;
   let ky = r / p.kw;
-  let t0 = vec3<u32>(c, ky, r - ky * p.kw);
-  let t1 = next(t0);
-  let t2 = next(t1);
-  let t3 = next(t2);
+  var t = vec3<u32>(c, ky, r - ky * p.kw);
   let iy0 = i32(oy * p.stride) - i32(p.pad);
   let ix0 = i32(ox * p.stride) - i32(p.pad);
   let xBase = b * p.C * p.H * p.W;
-  let n = oy * p.Wo + ox;
-  cols[(b * p.NP + n) * K4 + k4] = vec4<f32>(tap(xBase, t0, iy0, ix0), tap(xBase, t1, iy0, ix0), tap(xBase, t2, iy0, ix0), tap(xBase, t3, iy0, ix0));
+  let row = (b * p.NP + oy * p.Wo + ox) * K4;
+  for (var k4 = k4First; k4 < k4End; k4++) {
+    let t1 = next(t);
+    let t2 = next(t1);
+    let t3 = next(t2);
+    cols[row + k4] = vec4<f32>(tap(xBase, t, iy0, ix0), tap(xBase, t1, iy0, ix0), tap(xBase, t2, iy0, ix0), tap(xBase, t3, iy0, ix0));
+    t = next(t3);
+  }
 }

@@ -6,6 +6,8 @@ import { expectShape, type Tensor } from '../gpu/tensor.js';
 import { ACT_CODE, cpuGemm, tileRows, useCpuGemm, type Activation } from './matmul.js';
 
 const TILE = 64;
+/** vec4s of the im2col matrix one invocation of conv2d_im2col.wgsl writes (its KV). */
+const IM2COL_KV = 8;
 
 /**
  * The kernels conv2d records on `p` now for a conv with C input channels, a kh×kw kernel and NP
@@ -88,10 +90,11 @@ export function conv2d(
     const cols = p.temp([N, NP, K4], `${label}.im2col`);
     p.dispatch({
       shader: 'conv2d_im2col',
+      constants: { KV: IM2COL_KV },
       inputs: [x],
       outputs: [cols],
       params: [C, H, W, Wo, kh, kw, stride, pad, K, NP, K4, 0],
-      groups: [ceilDiv(Wo, 16), Ho, (K4 / 4) * N],
+      groups: [ceilDiv(Wo, 16), Ho, ceilDiv(K4 / 4, IM2COL_KV) * N],
       label: `${label}.im2col`,
     });
     cpuGemm(p, { ...common, a, K: K4, b: cols, sB: NP * K4, bKMajor: false });
