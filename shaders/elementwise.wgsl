@@ -18,8 +18,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         @builtin(local_invocation_index) li: u32) {
   let i = (wg.x + wg.y * nwg.x) * 256u + li;
   if (i >= p.n) { return; }
-  let va = a[i % p.na];
-  let vb = b[i % p.nb];
+  // The modulo only where an operand repeats: a division that differs between invocations is a
+  // scalar division per lane on a CPU adapter (the branches are uniform).
+  var va: f32;
+  var vb: f32;
+  if (p.na == p.n) { va = a[i]; } else { va = a[i % p.na]; }
+  if (p.nb == p.n) { vb = b[i]; } else { vb = b[i % p.nb]; }
   var r: f32;
   if (OP == 0u) { r = va + vb; }
   else if (OP == 1u) { r = max(va, 0.0); }
