@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // npm run bench -- [--runtime node|deno|chrome] [--model res50|res34] [--json OUT.json] [--runs N]
-//                  [--no-kernels] [--weights W.safetensors]
+//                  [--no-kernels] [--weights W.safetensors] [--soak N]
 // Prints every kernel at the model's shapes (median time, GFLOP/s or GB/s), the best matmul rate,
-// and the encoder / decoder medians with cold start apart. Needs `npm run build` first (npm run
-// bench does it). Node runs here; deno and chrome are driven from here (bench/deno.mjs, bench/chrome.mjs).
+// and the encoder / decoder medians with cold start apart, the encoder's and decoder's GPU time by
+// kernel, and live GPU memory (--soak N: N more consecutive encode + decode runs, watching it).
+// Needs `npm run build` first (npm run bench does it). Node runs here; deno and chrome are driven
+// from here (bench/deno.mjs, bench/chrome.mjs).
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -20,6 +22,7 @@ const { values } = parseArgs({
     'decode-runs': { type: 'string' },
     'no-kernels': { type: 'boolean' },
     weights: { type: 'string' },
+    soak: { type: 'string' },
   },
 });
 const opts = {
@@ -28,6 +31,7 @@ const opts = {
   decodeRuns: values['decode-runs'] ? Number(values['decode-runs']) : undefined,
   kernels: !values['no-kernels'],
   weights: values.weights,
+  soak: values.soak ? Number(values.soak) : undefined,
 };
 
 let report;

@@ -3,6 +3,7 @@
 // Runners: bench/run.mjs (CLI, --runtime node|deno|chrome).
 import type { Gpu } from '../gpu/device.js';
 import { Plan } from '../gpu/plan.js';
+import { trackBuffers } from '../gpu/tracking.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { attention } from '../ops/attention.js';
 import { attentionRelPos } from '../ops/attention_relpos.js';
@@ -29,6 +30,20 @@ export interface KernelResult {
   gpu_ms: number | null;
 }
 
+/** GPU time of one kernel family (shader) within a plan, summed over its dispatches. */
+export interface ProfileRow {
+  kernel: string;
+  calls: number;
+  gpu_ms: number;
+}
+
+/** Live GPU buffers (all made through this device since the bench started) at a point of the run. */
+export interface MemoryPoint {
+  run: number;
+  buffers: number;
+  bytes: number;
+}
+
 export interface BenchReport {
   runtime: string;
   adapter: string;
@@ -46,6 +61,13 @@ export interface BenchReport {
   model_fraction_of_matmul_best: number;
   decode_fraction_of_encode: number;
   kernels: KernelResult[];
+  /** Per kernel family, from Plan.profile (each dispatch timed alone); null without timestamps. */
+  encoder_profile: ProfileRow[] | null;
+  decoder_profile: ProfileRow[] | null;
+  /** Live GPU buffers after the first (encode, decode) run and then every 10th of the soak runs. */
+  memory: MemoryPoint[];
+  /** Whether the live buffer bytes after the last run exceed those after the first. */
+  memory_grew: boolean;
 }
 
 export interface BenchOptions {
@@ -58,7 +80,30 @@ export interface BenchOptions {
   reps?: number;
   samples?: number;
   weights?: WeightProvider;
+  /** Extra consecutive (encode, decode) runs after the timings, watching live GPU memory. */
+  soak?: number;
   log?: (s: string) => void;
+}
+
+function byKernel(prof: { shader: string; gpuMs: number }[] | null): ProfileRow[] | null {
+  if (!prof) return null;
+  const m = new Map<string, ProfileRow>();
+  for (const r of prof) {
+    const row = m.get(r.shader) ?? { kernel: r.shader, calls: 0, gpu_ms: 0 };
+    row.calls++;
+    row.gpu_ms += r.gpuMs;
+    m.set(r.shader, row);
+  }
+  return [...m.values()].sort((a, b) => b.gpu_ms - a.gpu_ms);
+}
+
+function logProfile(log: (s: string) => void, what: string, rows: ProfileRow[] | null): void {
+  if (!rows) return;
+  const total = rows.reduce((a, r) => a + r.gpu_ms, 0);
+  log(`${what} by kernel (each dispatch timed alone, GPU timestamps; sum ${total.toFixed(1)} ms):`);
+  for (const r of rows) {
+    log(`  ${r.kernel.padEnd(24)} ${String(r.calls).padStart(4)} calls ${r.gpu_ms.toFixed(2).padStart(10)} ms ${(100 * r.gpu_ms / total).toFixed(1).padStart(5)} %`);
+  }
 }
 
 export const median = (xs: readonly number[]): number => {
@@ -249,6 +294,10 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
     }
   }
 
+  // Every buffer made from here on is counted (the kernel cases above destroyed theirs).
+  const tracker = trackBuffers(gpu.device);
+  tracker.resetPeak();
+  const memory: MemoryPoint[] = [];
   const t0 = performance.now();
   const model = await SamUnet.load(gpu, opts.weights ?? syntheticWeights(variant), { variant });
   const loadMs = performance.now() - t0;
@@ -273,18 +322,33 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
     const d0 = performance.now();
     await model.decode(emb, prompt);
     const decCold = performance.now() - d0;
+    memory.push({ run: 1, ...tracker.live });
     const decRuns: number[] = [];
     for (let i = 0; i < decodeRuns; i++) {
       const s = performance.now();
       await model.decode(emb, { box: [70 + i, 60, 150, 200 - i] });
       decRuns.push(performance.now() - s);
     }
-    emb.destroy();
     const enc = await model.encoderPlan();
+    const f = emb.frame;
+    const dec = await model.decoderPlan({ n: 1, t: 2, hasMask: false, inputH: f.inputH, inputW: f.inputW, origH: f.height, origW: f.width });
+    const encoderProfile = byKernel(await enc.profile(1));
+    const decoderProfile = byKernel(await dec.profile(isSlow ? 3 : 20));
+    const soak = opts.soak ?? 0;
+    for (let i = 0; i < soak; i++) {
+      emb.destroy();
+      emb = await model.encodeInput(input, frame);
+      await model.decode(emb, { box: [60 + (i % 50), 50, 160, 210 - (i % 30)] });
+      if ((i + 1) % 10 === 0 || i + 1 === soak) {
+        memory.push({ run: i + 2, ...tracker.live });
+        log(`soak run ${i + 1}/${soak}: ${tracker.live.buffers} live GPU buffers, ${(tracker.live.bytes / 2 ** 20).toFixed(1)} MiB`);
+      }
+    }
+    emb.destroy();
     const encMed = median(encRuns);
     const decMed = median(decRuns);
-    const decoders = model.decoderPlanBytes();
     const gflop = MODEL_GFLOP[variant] || 0;
+    const last = memory[memory.length - 1]!;
     const report: BenchReport = {
       runtime: gpu.info.runtime,
       adapter: gpu.info.name,
@@ -292,7 +356,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
       load_ms: loadMs,
       encode_ms: { cold, median: encMed, runs: encRuns },
       decode_ms: { cold: decCold, median: decMed, runs: decRuns },
-      peak_gpu_bytes: model.weights.bytes + enc.gpuBytes + decoders + 2 * (256 * 256 + 32 * 64 * 64) * 4,
+      peak_gpu_bytes: tracker.peak.bytes,
       weights_bytes: model.weights.bytes,
       encoder_temp_bytes: enc.stats!.tempBytes,
       encoder_temp_bytes_unshared: enc.stats!.tempBytesUnshared,
@@ -302,12 +366,20 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
       model_fraction_of_matmul_best: gflop ? gflop / (encMed / 1000) / mm.gflops! : 0,
       decode_fraction_of_encode: decMed / encMed,
       kernels,
+      encoder_profile: encoderProfile,
+      decoder_profile: decoderProfile,
+      memory,
+      memory_grew: last.bytes > memory[0]!.bytes,
     };
+    logProfile(log, 'encoder', encoderProfile);
+    logProfile(log, 'decoder', decoderProfile);
     log(`encode median ${encMed.toFixed(0)} ms, decode median ${decMed.toFixed(1)} ms (${(100 * report.decode_fraction_of_encode).toFixed(2)} % of encode)`);
     if (gflop) log(`model rate ${report.model_gflops.toFixed(2)} GFLOP/s (nominal ${gflop} GFLOP) = ${(100 * report.model_fraction_of_matmul_best).toFixed(0)} % of the best matmul rate`);
-    log(`peak GPU memory ${(report.peak_gpu_bytes / 1e6).toFixed(0)} MB (weights ${(report.weights_bytes / 1e6).toFixed(0)} MB, encoder temporaries ${(report.encoder_temp_bytes / 1e6).toFixed(1)} MB shared by liveness vs ${(report.encoder_temp_bytes_unshared / 1e6).toFixed(1)} MB unshared)`);
+    if (soak) log(`GPU memory over ${soak + 1} runs: ${memory[0]!.buffers} buffers / ${memory[0]!.bytes} bytes after the first, ${last.buffers} / ${last.bytes} after the last${report.memory_grew ? ' (GREW)' : ' (no growth)'}`);
+    log(`peak GPU memory ${(report.peak_gpu_bytes / 1e6).toFixed(0)} MB, measured (weights ${(report.weights_bytes / 1e6).toFixed(0)} MB, encoder temporaries ${(report.encoder_temp_bytes / 1e6).toFixed(1)} MB shared by liveness vs ${(report.encoder_temp_bytes_unshared / 1e6).toFixed(1)} MB unshared)`);
     return report;
   } finally {
     model.destroy();
+    tracker.stop();
   }
 }
