@@ -29,6 +29,8 @@ const RC: u32 = 16u;     // channels per merge chunk
 const RCP: u32 = 17u;
 const NEG: f32 = -1.0e30;
 
+#include "_window_block.wgsl"
+
 struct Params { B: u32, S: u32, ws: u32, H: u32, C: u32, nw: u32, nblk: u32, scale: f32 }
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
 @group(0) @binding(1) var<storage, read> qkvb: array<f32>;
@@ -59,21 +61,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let b = wid / (p.nblk * p.H);
   let hoff = h * HD;
 
-  // Which window this block belongs to: window w has ceil(rh·rw / QPW) blocks.
-  var blk = wid % p.nblk;
-  var wy = 0u;
-  var wx = 0u;
-  var rh = 0u;
-  var rw = 0u;
-  for (var w = 0u; w < p.nw * p.nw; w++) {
-    wy = w / p.nw;
-    wx = w - wy * p.nw;
-    rh = min(ws, S - wy * ws);
-    rw = min(ws, S - wx * ws);
-    let nb = (rh * rw + QPW - 1u) / QPW;
-    if (blk < nb) { break; }
-    blk -= nb;
-  }
+  // Which window this block belongs to.
+  let wb = window_block(wid % p.nblk, p.nw, ws, S, QPW);
+  let blk = wb.blk;
+  let wy = wb.wy;
+  let wx = wb.wx;
+  let rh = wb.rh;
+  let rw = wb.rw;
   let nreal = rh * rw;       // real keys (and queries) of the window
   let y0 = wy * ws;
   let x0 = wx * ws;

@@ -10,22 +10,7 @@ struct Params { rows: u32, L: u32, _pad0: u32, _pad1: u32 }
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-var<workgroup> red: array<f32, 256>;
-
-// Max (is_max) or sum of `v` over the TPR lanes of this row; every lane gets it.
-fn row_reduce(li: u32, lane: u32, v: f32, is_max: bool) -> f32 {
-  red[li] = v;
-  workgroupBarrier();
-  for (var s = TPR / 2u; s > 0u; s = s >> 1u) {
-    if (lane < s) {
-      if (is_max) { red[li] = max(red[li], red[li + s]); } else { red[li] = red[li] + red[li + s]; }
-    }
-    workgroupBarrier();
-  }
-  let r = red[li - lane];
-  workgroupBarrier();
-  return r;
-}
+#include "_row_reduce.wgsl"
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
