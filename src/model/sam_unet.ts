@@ -137,6 +137,10 @@ export class SamUnet {
     watchDevice(gpu.device);
   }
 
+  /**
+   * Loads and uploads the weights. `opts.precision: 'f16'` holds the ViT linear weights in float16
+   * on the GPU (half their bytes; f32 accumulation; no device feature needed), see LoadOptions.
+   */
   static async load(gpu: Gpu, src: WeightProvider, opts: LoadOptions = {}): Promise<SamUnet> {
     const weights = await ModelWeights.load(gpu, src, opts);
     weights.concat('prompt_encoder.sam_prompt_encoder.label_embeddings', [

@@ -4,9 +4,17 @@
 // names the key), floating values must be finite (NaN / Inf are reported by key), and keys the
 // model does not know are reported in `unexpected`. The one layout change, BatchNorm folded into
 // the preceding convolution, happens here through foldBatchNorm().
+//
+// Precision 'f16' ("f16 weights, f32 accumulation"): the ViT linear weights (qkv, proj, mlp.lin1,
+// mlp.lin2 of the 12 blocks, 85 M of the model's values) are rounded to IEEE binary16 on the CPU
+// (round to nearest even, subnormals kept; a value beyond ±65504 is an error naming the tensor) and
+// uploaded as packed pairs (see F16Weight); the GEMM kernels convert them back to f32 as they load
+// them. Everything else stays f32.
 import { assertDeviceAlive, captureGpuErrors, gpuErrorToThrow, type Gpu } from '../gpu/device.js';
 import type { Plan } from '../gpu/plan.js';
 import type { Tensor } from '../gpu/tensor.js';
+import { f16Weight, type F16Weight } from '../ops/matmul.js';
+import { f32ArrayToF16 } from '../safetensors/half.js';
 import { foldBatchNorm, type BatchNormParams } from '../weights/fold.js';
 import { modelKeys } from './keys.js';
 
@@ -66,14 +74,52 @@ export interface LoadProgress {
   bytesTotal?: number;
 }
 
+/** How the large weights are held on the GPU (see LoadOptions.precision). */
+export type Precision = 'f32' | 'f16';
+
 export interface LoadOptions {
   variant?: Variant;
   onProgress?: (p: LoadProgress) => void;
+  /**
+   * 'f32' (default): every weight in float32. 'f16': the ViT linear weights (halfPrecisionKey) in
+   * IEEE binary16, half their bytes, read by the GEMM kernels as f16 and accumulated in f32; the
+   * rest stays f32. Needs no device feature (the kernels unpack with core WGSL). F16 tensors of a
+   * weight file come through exactly (F16 → f32 → F16 is lossless).
+   */
+  precision?: Precision;
+}
+
+/** The largest finite binary16 value. */
+export const F16_MAX = 65504;
+
+/** Whether precision 'f16' stores the weight `key` in binary16: the ViT blocks' linear weights. */
+export function halfPrecisionKey(key: string): boolean {
+  return /^image_encoder\.sam_img_encoder\.blocks\.\d+\.(attn\.qkv|attn\.proj|mlp\.lin1|mlp\.lin2)\.weight$/.test(key);
+}
+
+/**
+ * `values` rounded to IEEE binary16 (nearest, ties to even; subnormals kept, values below half the
+ * smallest subnormal become ±0) and packed two per word, element e in bits 16·(e % 2) .. of word
+ * e / 2 (an odd count is padded with a zero). A value beyond ±F16_MAX (which would become ±Inf) or
+ * NaN is a WeightError naming `key` and the index.
+ */
+export function toF16Words(key: string, values: Float32Array): Uint32Array {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!(Math.abs(v) <= F16_MAX)) {
+      throw new WeightError(`weight '${key}' holds ${v} at flat index ${i}, outside float16's finite range (±${F16_MAX}); load it with precision 'f32'`);
+    }
+  }
+  const words = new Uint32Array(Math.ceil(values.length / 2));
+  f32ArrayToF16(values, new Uint16Array(words.buffer, 0, values.length));
+  return words;
 }
 
 interface GpuWeight {
   buffer: GPUBuffer;
   shape: readonly number[];
+  /** 'f16': binary16 pairs packed into words (toF16Words). */
+  dtype: Precision;
 }
 
 /** The conv whose output the BatchNorm at `bnPrefix` normalises (torchvision / upstream naming). */
@@ -114,18 +160,23 @@ export class ModelWeights {
   readonly variant: Variant;
   /** Keys in the source that the model does not use (reported, not fatal). */
   readonly unexpected: string[];
+  /** The precision asked for at load (which weights it affects: halfPrecisionKey). */
+  readonly precision: Precision;
   private readonly gpu: Gpu;
   private readonly tensors = new Map<string, GpuWeight>();
   private destroyed = false;
 
-  private constructor(gpu: Gpu, variant: Variant, unexpected: string[]) {
+  private constructor(gpu: Gpu, variant: Variant, unexpected: string[], precision: Precision) {
     this.gpu = gpu;
     this.variant = variant;
     this.unexpected = unexpected;
+    this.precision = precision;
   }
 
   /** Validates the key set, then reads, checks, folds and uploads every tensor. */
   static async load(gpu: Gpu, src: WeightProvider, opts: LoadOptions = {}): Promise<ModelWeights> {
+    const precision = opts.precision ?? 'f32';
+    if (precision !== 'f32' && precision !== 'f16') throw new WeightError(`precision must be 'f32' or 'f16', got ${JSON.stringify(precision)}`);
     const detected = detectVariant(src.entries.keys());
     const variant = opts.variant ?? detected;
     if (opts.variant && opts.variant !== detected) {
@@ -150,7 +201,7 @@ export class ModelWeights {
     }
     const unexpected = [...src.entries.keys()].filter((k) => !specByKey.has(k));
     assertDeviceAlive(gpu.device, 'loading weights');
-    const w = new ModelWeights(gpu, variant, unexpected);
+    const w = new ModelWeights(gpu, variant, unexpected, precision);
     try {
       const keys = spec.map((s) => s.key);
       if (src.tensors) await w.uploadPushed(src, keys, opts.onProgress);
@@ -264,15 +315,17 @@ export class ModelWeights {
     if (!(data instanceof Float32Array)) throw new WeightError(`weight '${key}': the source gave ${Object.prototype.toString.call(data)}, not a Float32Array`);
     const n = shape.reduce((a, b) => a * b, 1);
     if (data.length !== n) throw new WeightError(`weight '${key}': the source gave ${data.length} values, shape [${shape}] has ${n}`);
+    const dtype: Precision = this.precision === 'f16' && halfPrecisionKey(key) ? 'f16' : 'f32';
+    const bytes = dtype === 'f16' ? toF16Words(key, data) : data;
     const device = this.gpu.device;
     const { errors } = captureGpuErrors(device, () => {
       const buffer = device.createBuffer({
-        size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+        size: Math.max(16, Math.ceil(bytes.byteLength / 16) * 16),
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
         label: key,
       });
-      this.tensors.set(key, { buffer, shape: [...shape] });
-      device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
+      this.tensors.set(key, { buffer, shape: [...shape], dtype });
+      device.queue.writeBuffer(buffer, 0, bytes as Uint32Array<ArrayBuffer> | Float32Array<ArrayBuffer>);
     });
     this.pending.push({ key, errors });
   }
@@ -301,26 +354,45 @@ export class ModelWeights {
     });
     const c = ws[0]!.shape[ws[0]!.shape.length - 1]!;
     for (const [i, w] of ws.entries()) {
-      if (w.shape.reduce((a, b) => a * b, 1) !== c) throw new WeightError(`'${parts[i]}' [${w.shape}] is not a row of ${c}`);
+      if (w.dtype !== 'f32' || w.shape.reduce((a, b) => a * b, 1) !== c) throw new WeightError(`'${parts[i]}' [${w.shape}] is not a row of ${c}`);
     }
     const device = this.gpu.device;
     const buffer = device.createBuffer({ size: parts.length * c * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: key });
     const enc = device.createCommandEncoder();
     ws.forEach((w, i) => enc.copyBufferToBuffer(w.buffer, 0, buffer, i * c * 4, c * 4));
     device.queue.submit([enc.finish()]);
-    this.tensors.set(key, { buffer, shape: [parts.length, c] });
+    this.tensors.set(key, { buffer, shape: [parts.length, c], dtype: 'f32' });
   }
 
   has(key: string): boolean {
     return this.tensors.has(key);
   }
 
-  /** The weight as a tensor of plan `p`. A folded conv's bias is `<conv>.bias`. */
+  /** The f32 weight as a tensor of plan `p`. A folded conv's bias is `<conv>.bias`. */
   t(p: Plan, key: string): Tensor {
+    const w = this.get(key);
+    if (w.dtype !== 'f32') throw new WeightError(`weight '${key}' is held as ${w.dtype} (precision '${this.precision}'): bind it with linearWeight()`);
+    return p.external(w.buffer, w.shape, key);
+  }
+
+  /** A linear layer's weight for linear(): an f32 tensor, or an F16Weight when it is held as f16. */
+  linearWeight(p: Plan, key: string): Tensor | F16Weight {
+    const w = this.get(key);
+    if (w.dtype === 'f32') return p.external(w.buffer, w.shape, key);
+    const n = w.shape.reduce((a, b) => a * b, 1);
+    return f16Weight(p.external(w.buffer, [Math.ceil(n / 2)], key), w.shape, key);
+  }
+
+  /** How the weight `key` is held on the GPU. */
+  dtypeOf(key: string): Precision {
+    return this.get(key).dtype;
+  }
+
+  private get(key: string): GpuWeight {
     if (this.destroyed) throw new Error('weights were destroyed');
     const w = this.tensors.get(key);
     if (!w) throw new WeightError(`no weight '${key}' on the GPU`);
-    return p.external(w.buffer, w.shape, key);
+    return w;
   }
 
   /** `<prefix>.bias` as a tensor, or null when the layer has none. */

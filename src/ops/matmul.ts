@@ -1,7 +1,9 @@
 // Linear layers and batched matmul on one register-tiled GEMM (shaders/matmul.wgsl), or on software
 // adapters on the CPU-shaped GEMM (shaders/matmul_cpu.wgsl), which conv2d and convTranspose2x2 use too.
+// A linear weight may be held in half precision (F16Weight): the same kernels then read it through
+// matmul_f16w.wgsl / matmul_cpu_f16w.wgsl, converting each value to f32 and accumulating in f32.
 import { ceilDiv, type Plan } from '../gpu/plan.js';
-import { expectShape, type Tensor } from '../gpu/tensor.js';
+import { expectShape, Tensor } from '../gpu/tensor.js';
 
 export type Activation = 'none' | 'relu' | 'gelu';
 export const ACT_CODE: Readonly<Record<Activation, number>> = { none: 0, relu: 1, gelu: 2 };
@@ -54,10 +56,36 @@ export function cpuGemmWY(M: number): number {
   return wy;
 }
 
+/**
+ * A weight held on the GPU in half precision ("f16 weights, f32 accumulation"): the IEEE binary16
+ * values of a row-major tensor of `shape`, two per 32-bit word (element e in bits 16·(e % 2) ..
+ * 16·(e % 2) + 15 of word e / 2, i.e. a little-endian Uint16Array viewed as words), in the plan
+ * tensor `words` of ceil(numel / 2) words. linear() takes it in place of an f32 weight. The kernels
+ * unpack with WGSL's core unpack2x16float, so no device feature (shader-f16) is needed.
+ */
+export interface F16Weight {
+  readonly dtype: 'f16';
+  readonly words: Tensor;
+  readonly shape: readonly number[];
+  readonly label: string;
+}
+
+/** An F16Weight of `shape` over the packed words `words` (checks that their count matches). */
+export function f16Weight(words: Tensor, shape: readonly number[], label = words.label): F16Weight {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (words.size !== Math.ceil(n / 2)) {
+    throw new Error(`f16 weight '${label}': [${shape}] needs ${Math.ceil(n / 2)} packed words, '${words.label}' has ${words.size}`);
+  }
+  return { dtype: 'f16', words, shape: Object.freeze([...shape]), label };
+}
+
 /** What both GEMM kernels take: operands, output, sizes, batch strides, activation. */
 export interface GemmOperands {
   a: Tensor;
+  /** f32 values, or with bF16 the packed binary16 words of an F16Weight (indexed as its elements). */
   b: Tensor;
+  /** b holds binary16 pairs (matmul_f16w.wgsl / matmul_cpu_f16w.wgsl); default false. */
+  bF16?: boolean;
   bias: Tensor | null;
   residual: Tensor | null;
   out: Tensor;
@@ -106,7 +134,7 @@ export function cpuGemm(p: Plan, g: CpuGemm): void {
   const gy = ceilDiv(g.M, 8 * wy);
   if (gx > 65535 || gy > 65535 || g.batch > 65535) throw new Error(`${g.label}: GEMM [${g.batch}, ${g.M}, ${g.N}] is too large for one dispatch`);
   p.dispatch({
-    shader: 'matmul_cpu',
+    shader: g.bF16 ? 'matmul_cpu_f16w' : 'matmul_cpu',
     constants: {
       A_KMAJOR: g.aKMajor ? 1 : 0, B_KMAJOR: g.bKMajor ? 1 : 0, BIAS: g.bias ? g.biasMode : 0, ACT: ACT_CODE[g.act],
       RESIDUAL: g.residual ? g.residualMode : 0, OUT: g.outMode, WY: wy,
@@ -132,7 +160,7 @@ export function gemmKernel(p: Plan, M: number, N: number, K: number, transB: boo
 function gemm(p: Plan, g: Gemm): void {
   if (gemmKernel(p, g.M, g.N, g.K, g.transB) === 'cpu') {
     cpuGemm(p, {
-      a: g.a, b: g.b, bias: g.bias, residual: g.residual, out: g.out, batch: g.batch, M: g.M, N: g.N, K: g.K,
+      a: g.a, b: g.b, bF16: g.bF16, bias: g.bias, residual: g.residual, out: g.out, batch: g.batch, M: g.M, N: g.N, K: g.K,
       sA: g.sA, sB: g.sB, aKMajor: false, bKMajor: !g.transB, biasMode: 1, residualMode: 1, act: g.act, outMode: 0, label: g.label,
     });
     return;
@@ -142,7 +170,7 @@ function gemm(p: Plan, g: Gemm): void {
   const gy = ceilDiv(g.M, rows);
   if (gx > 65535 || gy > 65535 || g.batch > 65535) throw new Error(`${g.label}: GEMM [${g.batch}, ${g.M}, ${g.N}] is too large for one dispatch`);
   p.dispatch({
-    shader: 'matmul',
+    shader: g.bF16 ? 'matmul_f16w' : 'matmul',
     constants: { TRANS_B: g.transB ? 1 : 0, BIAS: g.bias ? 1 : 0, ACT: ACT_CODE[g.act], RESIDUAL: g.residual ? 1 : 0, ROWS: rows },
     // Disabled bias / residual bindings are filled with `a` (never read).
     inputs: [g.a, g.b, g.bias ?? g.a, g.residual ?? g.a],
@@ -155,25 +183,33 @@ function gemm(p: Plan, g: Gemm): void {
 
 /**
  * nn.Linear: y = act(x · wᵀ + b) (+ residual, added after the activation).
- * x [..., K], w [N, K], b [N] → y [..., N].
+ * x [..., K], w [N, K] (f32, or an F16Weight), b [N] → y [..., N].
  */
 export function linear(
   p: Plan,
   x: Tensor,
-  w: Tensor,
+  w: Tensor | F16Weight,
   b: Tensor | null,
   opts: { act?: Activation; residual?: Tensor; label?: string } = {},
 ): Tensor {
   const label = opts.label ?? 'linear';
   const K = x.dim(-1);
-  expectShape(w, [-1, K], `${label} weight`);
-  const N = w.dim(0);
+  let N: number;
+  if (w instanceof Tensor) {
+    expectShape(w, [-1, K], `${label} weight`);
+    N = w.dim(0);
+  } else {
+    if (w.shape.length !== 2 || w.shape[1] !== K) throw new Error(`${label} weight: f16 '${w.label}' has shape [${w.shape}], expected [?,${K}]`);
+    N = w.shape[0]!;
+    if (w.words.size !== Math.ceil((N * K) / 2)) throw new Error(`${label} weight: f16 '${w.label}' [${w.shape}] has ${w.words.size} packed words, expected ${Math.ceil((N * K) / 2)}`);
+  }
   if (b) expectShape(b, [N], `${label} bias`);
   const outShape = [...x.shape.slice(0, -1), N];
   if (opts.residual) expectShape(opts.residual, outShape, `${label} residual`);
   const M = x.size / K;
   const y = p.temp(outShape, label);
-  gemm(p, { a: x, b: w, bias: b, residual: opts.residual ?? null, out: y, batch: 1, M, N, K, sA: 0, sB: 0, transB: true, act: opts.act ?? 'none', label });
+  const [wb, bF16] = w instanceof Tensor ? [w, false] : [w.words, true];
+  gemm(p, { a: x, b: wb, bF16, bias: b, residual: opts.residual ?? null, out: y, batch: 1, M, N, K, sA: 0, sB: 0, transB: true, act: opts.act ?? 'none', label });
   return y;
 }
 
