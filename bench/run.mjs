@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run bench -- [--runtime node|deno|chrome] [--model res50|res34] [--json OUT.json] [--runs N]
 //                  [--no-kernels] [--weights W.safetensors] [--soak N]
+//                  [--precision f32|f16]
 // Prints every kernel at the model's shapes (median time, GFLOP/s or GB/s), the best matmul rate,
 // and the encoder / decoder medians with cold start apart, the encoder's and decoder's GPU time by
 // kernel, and live GPU memory (--soak N: N more consecutive encode + decode runs, watching it).
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     'no-kernels': { type: 'boolean' },
     weights: { type: 'string' },
     soak: { type: 'string' },
+    precision: { type: 'string' },
   },
 });
 const opts = {
@@ -32,6 +34,7 @@ const opts = {
   kernels: !values['no-kernels'],
   weights: values.weights,
   soak: values.soak ? Number(values.soak) : undefined,
+  precision: values.precision,
 };
 
 let report;

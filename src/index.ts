@@ -9,7 +9,7 @@ export {
   SamUnet, ImageEmbedding, ImageInputError, maxLogitsPixels, MAX_INPUT_SIDE, MAX_ASPECT_RATIO, MAX_DECODE_BATCH, type DecodeResult,
 } from './model/sam_unet.js';
 export { PromptError, MAX_POINTS, type PromptSet, type Box, type Point } from './model/prompts.js';
-export { ModelWeights, WeightError, detectVariant, type Variant, type WeightProvider, type PushedTensor, type LoadProgress, type LoadOptions } from './model/weights.js';
+export { ModelWeights, WeightError, detectVariant, type Variant, type Precision, type WeightProvider, type PushedTensor, type LoadProgress, type LoadOptions } from './model/weights.js';
 export {
   safetensorsWeights, syntheticWeights, streamWeights, blobWeights, loadWeightsFromStream,
   type StreamProgress, type StreamWeightsOptions, type StreamWeightProvider,

@@ -36,6 +36,9 @@ describe('sam-unet CLI', () => {
     const bad = await sam(['segment', 'x.png', '--weights', 'w', '--out', 'm.png', '--box', '1,2,3']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--box '1,2,3': expected 4 comma-separated numbers");
+    const prec = await sam(['segment', 'x.png', '--weights', 'w', '--out', 'm.png', '--box', '1,2,3,4', '--precision', 'f8']);
+    expect(prec.code).toBe(2);
+    expect(prec.stderr).toContain("--precision must be f32 or f16, got 'f8'");
     const unknown = await sam(['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'frobnicate'");

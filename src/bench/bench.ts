@@ -15,7 +15,7 @@ import { permute } from '../ops/layout.js';
 import { sheppLogan } from '../image/phantom.js';
 import { syntheticWeights } from '../model/providers.js';
 import { SamUnet } from '../model/sam_unet.js';
-import type { Variant, WeightProvider } from '../model/weights.js';
+import type { Precision, Variant, WeightProvider } from '../model/weights.js';
 
 /** Nominal cost of one res50 forward (SAM-UNET.md): upstream's count, windowed blocks on 784 padded tokens. */
 export const MODEL_GFLOP: Record<Variant, number> = { res50: 91.6, res34: 0 };
@@ -48,6 +48,8 @@ export interface BenchReport {
   runtime: string;
   adapter: string;
   model: Variant;
+  /** How the ViT linear weights were held (LoadOptions.precision). */
+  precision: Precision;
   load_ms: number;
   encode_ms: { cold: number; median: number; runs: number[] };
   decode_ms: { cold: number; median: number; runs: number[] };
@@ -80,6 +82,7 @@ export interface BenchOptions {
   reps?: number;
   samples?: number;
   weights?: WeightProvider;
+  precision?: Precision;
   /** Extra consecutive (encode, decode) runs after the timings, watching live GPU memory. */
   soak?: number;
   log?: (s: string) => void;
@@ -299,9 +302,10 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
   tracker.resetPeak();
   const memory: MemoryPoint[] = [];
   const t0 = performance.now();
-  const model = await SamUnet.load(gpu, opts.weights ?? syntheticWeights(variant), { variant });
+  const precision = opts.precision ?? 'f32';
+  const model = await SamUnet.load(gpu, opts.weights ?? syntheticWeights(variant), { variant, precision });
   const loadMs = performance.now() - t0;
-  log(`weights loaded in ${loadMs.toFixed(0)} ms (${(model.weights.bytes / 1e6).toFixed(0)} MB on the GPU)`);
+  log(`weights loaded in ${loadMs.toFixed(0)} ms (${(model.weights.bytes / 1e6).toFixed(0)} MB on the GPU, precision ${precision})`);
   try {
     const image = sheppLogan(256);
     const { input, frame } = SamUnet.prepare(image);
@@ -353,6 +357,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
       runtime: gpu.info.runtime,
       adapter: gpu.info.name,
       model: variant,
+      precision,
       load_ms: loadMs,
       encode_ms: { cold, median: encMed, runs: encRuns },
       decode_ms: { cold: decCold, median: decMed, runs: decRuns },
