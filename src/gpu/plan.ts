@@ -102,8 +102,8 @@ export class Plan {
   private ownBuffers: GPUBuffer[] = [];
   private staging = new Map<string, GPUBuffer>();
   private queue: Promise<unknown> = Promise.resolve();
-  /** The fastest warm run seen (ms): what politeWait sleeps on, so one slow run does not inflate the next. */
-  private fastestRunMs = Infinity;
+  /** The expected time of one run (ms), learnt from the last: what politeWait sleeps on. */
+  private runEstimateMs = Infinity;
   private runsSeen = 0;
   private destroyed = false;
   stats: BuildStats | null = null;
@@ -478,11 +478,12 @@ export class Plan {
 
   /**
    * Dawn in Node busy-waits a JS thread while a GPU promise is pending, which steals a core from a
-   * software adapter. Sleeping for most of the fastest warm run's time first gives that core back.
+   * software adapter (a run took ~35 % longer). Sleeping for most of the expected run time first
+   * gives that core back.
    * Returns the ms slept.
    */
   private async politeWait(reps = 1): Promise<number> {
-    const ms = Number.isFinite(this.fastestRunMs) ? this.fastestRunMs * reps * 0.85 : 0;
+    const ms = Number.isFinite(this.runEstimateMs) ? this.runEstimateMs * reps * 0.85 : 0;
     if (this.gpu.info.runtime === 'node' && this.gpu.info.isSoftware && ms > 17) {
       await sleep(ms);
       return ms;
@@ -492,13 +493,16 @@ export class Plan {
 
   /** Updates what politeWait sleeps on from a run of `reps` repetitions that took `ms`, `sleptMs` of it asleep. */
   private learnRunTime(ms: number, sleptMs: number, reps = 1): void {
-    // The first run pays for work a driver defers (shader compilation, first touch of buffers):
-    // learning from it would make the next runs sleep far too long.
-    if (this.runsSeen++ === 0) return;
     let per = ms / reps;
-    // Woken to find the work done: the run may have been much shorter than the sleep.
+    // The first run pays for work a driver defers (shader compilation, first touch of buffers): it
+    // took 1.8x (encoder) to 10x (decoder) a warm run on lavapipe. Half of it is a guess that spares
+    // the second run the busy wait; an oversleep is corrected below.
+    if (this.runsSeen++ === 0) per *= 0.5;
+    // Woken to find the work done: the run may have been much shorter than the sleep. Otherwise the
+    // run took `ms` (the estimate follows the last run both ways: a slow run, e.g. on a machine busy
+    // with other work, costs at most one oversleep).
     if (sleptMs > 0 && ms - sleptMs < 0.05 * sleptMs) per *= 0.6;
-    this.fastestRunMs = Math.min(this.fastestRunMs, per);
+    this.runEstimateMs = per;
   }
 
   /**
