@@ -3,6 +3,8 @@ import { grid, ceilDiv, type Plan } from '../gpu/plan.js';
 import type { Tensor } from '../gpu/tensor.js';
 
 const OPS = { add: 0, relu: 1, gelu: 2, addGelu: 3 } as const;
+/** Elements per invocation (elementwise.wgsl's PER). */
+const PER = 4;
 
 function elementwise(p: Plan, op: keyof typeof OPS, a: Tensor, b: Tensor, outShape: readonly number[], label: string): Tensor {
   const y = p.temp(outShape, label);
@@ -12,11 +14,11 @@ function elementwise(p: Plan, op: keyof typeof OPS, a: Tensor, b: Tensor, outSha
   }
   p.dispatch({
     shader: 'elementwise',
-    constants: { OP: OPS[op] },
+    constants: { OP: OPS[op], PER },
     inputs: [a, b],
     outputs: [y],
     params: [n, a.size, b.size, 0],
-    groups: grid(ceilDiv(n, 256)),
+    groups: grid(ceilDiv(n, 256 * PER)),
     label,
   });
   return y;
