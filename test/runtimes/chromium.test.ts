@@ -132,6 +132,9 @@ async function openDemo(): Promise<Page> {
   page.on('pageerror', (e) => console.log(`[page error] ${(e as Error).message}`));
   await page.goto(`${srv.origin}/index.html`, { waitUntil: 'load' });
   await page.waitForFunction(() => window.samUnetDemo?.ready === true, { timeout: 60_000 });
+  // The page that gets the mouse: once (a full suite on a busy machine) both clicks of the
+  // end-to-end test were lost, leaving the demo idle in 'Ready'.
+  await page.bringToFront();
   return page;
 }
 
@@ -324,6 +327,7 @@ describe('headless Chromium', () => {
 
     const t0 = performance.now();
     await page.click('#synth-res34');
+    await waitFor(page, 'the click on synthetic res34 to start a load', () => window.samUnetDemo.state.busy !== null || window.samUnetDemo.state.weights !== null, 30_000);
     await page.click('#phantom');
     // ~70 s on an idle 2-core machine; a machine busy with other WebGPU work slows SwiftShader a lot.
     await waitFor(page, 'the encode', () => { const s = window.samUnetDemo.state; return s.error !== null || (s.encodeCount === 1 && s.busy === null); }, 1_200_000);
