@@ -501,7 +501,7 @@ export class Plan {
     // Woken to find the work done: the run may have been much shorter than the sleep. Otherwise the
     // run took `ms` (the estimate follows the last run both ways: a slow run, e.g. on a machine busy
     // with other work, costs at most one oversleep).
-    if (sleptMs > 0 && ms - sleptMs < 0.05 * sleptMs) per *= 0.6;
+    if (sleptMs > 0 && ms - sleptMs < 0.05 * sleptMs) per = (0.8 * sleptMs) / reps;
     this.runEstimateMs = per;
   }
 
