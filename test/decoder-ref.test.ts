@@ -6,7 +6,6 @@
 //
 // Tolerances (golden README): low_res_logits and logits max abs error ≤ 2e-3.
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { modelKeys } from '../src/model/keys.js';
 import { promptTokensOf, type FrameInfo, type PromptSet } from '../src/model/prompts.js';
@@ -19,7 +18,7 @@ import {
 } from './helpers/decoder-ref.js';
 import { readGoldenTensor } from './helpers/golden-raw.js';
 import { maxAbsDiff, rand, testGpu } from './helpers/gpu.js';
-import { describeShared, goldenPath, itShared } from './helpers/shared.js';
+import { describeShared, goldenCases, goldenPath, itShared } from './helpers/shared.js';
 
 const TOL = 2e-3;
 
@@ -126,27 +125,10 @@ afterAll(() => {
 // ---- The reference itself against the PyTorch golden fixtures (CPU only) ----
 
 describeShared('decoder reference vs the golden fixtures', () => {
-  interface CaseJson {
-    name: string;
-    variant: Variant;
-    original_size: [number, number];
-    input_size: [number, number];
-    boxes?: number[][];
-    points?: number[][];
-    boxes_model_frame?: number[][];
-    points_model_frame?: number[][];
-    tensors: Record<string, number[]>;
-  }
-  const names = (() => {
-    try {
-      return (JSON.parse(readFileSync(join(goldenPath, 'cases.json'), 'utf8')) as { name: string }[]).map((c) => c.name);
-    } catch {
-      return [];
-    }
-  })();
-  for (const name of names) {
+  const cases = goldenCases();
+  for (const c of cases) {
+    const name = c.name;
     itShared(`${name}: decoderRef reproduces PyTorch`, () => {
-      const c = JSON.parse(readFileSync(join(goldenPath, `${name}.json`), 'utf8')) as CaseJson;
       const file = join(goldenPath, `${name}.safetensors`);
       const t = (n: string) => readGoldenTensor(file, n).data as Float32Array;
       const W = refWeights(c.variant);
@@ -155,7 +137,7 @@ describeShared('decoder reference vs the golden fixtures', () => {
       expect([frame.inputH, frame.inputW]).toEqual(c.input_size);
       // apply_coords / apply_boxes against the model-frame prompts the fixture recorded.
       if (c.points) {
-        const mf = applyCoords(c.points.map((p) => [p[0]!, p[1]!]), [H, Wd]);
+        const mf = applyCoords(c.points.map((p) => [p[0], p[1]]), [H, Wd]);
         mf.forEach((p, i) => p.forEach((v, j) => expect(Math.abs(v - c.points_model_frame![i]![j]!)).toBeLessThan(1e-4)));
       }
       if (c.boxes) {
@@ -167,8 +149,8 @@ describeShared('decoder reference vs the golden fixtures', () => {
       const sets: PromptSet[] = [];
       for (let i = 0; i < n; i++) {
         sets.push({
-          box: c.boxes?.[i] as [number, number, number, number] | undefined,
-          points: c.points?.map((p) => p as unknown as [number, number, number]),
+          box: c.boxes?.[i],
+          points: c.points,
           maskInput: masks ? masks.slice(i * 4096, (i + 1) * 4096) : undefined,
         });
       }

@@ -7,7 +7,6 @@
 //   on a device that was not given shader-f16 (the kernels do not need it): low_res_logits within
 //   5e-3 of the reference (the bound of the fp16-weight-file test), masks equal where
 //   |ref logit| > 1e-2, and the weights' GPU bytes smaller by half of the ViT linears' bytes.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Plan } from '../src/gpu/plan.js';
@@ -23,7 +22,7 @@ import { fileSource } from '../src/safetensors/node.js';
 import { SafetensorsFile } from '../src/safetensors/read.js';
 import { expectClose, maxAbsDiff, newPlan, rand, testGpu } from './helpers/gpu.js';
 import { linearRef, rmsRef } from './helpers/reference.js';
-import { describeShared, goldenPath, itShared } from './helpers/shared.js';
+import { describeShared, goldenCases, goldenPath, itShared } from './helpers/shared.js';
 
 // matmul.test.ts's tolerance: |gpu − ref| ≤ atol + rtol·|ref|, atol = 1e-5 · rms(ref), rtol = 1e-4.
 const RTOL = 1e-4;
@@ -181,24 +180,8 @@ it('linear() rejects an F16Weight whose shape or word count does not fit', async
   p.destroy();
 });
 
-interface CaseJson {
-  name: string;
-  variant: Variant;
-  original_size: [number, number];
-  input_size: [number, number];
-  boxes?: number[][];
-  points?: number[][];
-  tensors: Record<string, number[]>;
-}
 
-const cases: CaseJson[] = (() => {
-  try {
-    const list = JSON.parse(readFileSync(join(goldenPath, 'cases.json'), 'utf8')) as { name: string }[];
-    return list.map((c) => JSON.parse(readFileSync(join(goldenPath, `${c.name}.json`), 'utf8')) as CaseJson);
-  } catch {
-    return [];
-  }
-})();
+const cases = goldenCases();
 
 /** Golden tensors of case `name`: input image, image_embeddings, low_res_logits, logits, and the mask prompt if any. */
 async function readGolden(name: string, names: string[], mask: string | null) {

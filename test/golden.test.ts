@@ -1,7 +1,6 @@
 // The whole model against ../shared/golden, stage by stage, on the synthetic weights.
 // Tolerances (golden README): per stage max |ours − ref| ≤ 1e-3 · max(1, max|ref|); low_res_logits
 // max abs error ≤ 2e-3, and masks equal wherever |ref logit| > 1e-2.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { recordDecoder, DECODER_STAGES } from '../src/model/decoder.js';
@@ -13,17 +12,8 @@ import type { Variant } from '../src/model/weights.js';
 import { fileSource } from '../src/safetensors/node.js';
 import { SafetensorsFile } from '../src/safetensors/read.js';
 import { maxAbsDiff, testGpu } from './helpers/gpu.js';
-import { describeShared, goldenPath, itShared } from './helpers/shared.js';
+import { describeShared, goldenCases, goldenPath, itShared } from './helpers/shared.js';
 
-interface CaseJson {
-  name: string;
-  variant: Variant;
-  original_size: [number, number];
-  input_size: [number, number];
-  boxes?: number[][];
-  points?: number[][];
-  tensors: Record<string, number[]>;
-}
 
 export interface StageError {
   stage: string;
@@ -54,14 +44,7 @@ function toTokens(x: Float32Array, n: number, c: number, hw: number): Float32Arr
   return out;
 }
 
-const cases: CaseJson[] = (() => {
-  try {
-    const list = JSON.parse(readFileSync(join(goldenPath, 'cases.json'), 'utf8')) as { name: string }[];
-    return list.map((c) => JSON.parse(readFileSync(join(goldenPath, `${c.name}.json`), 'utf8')) as CaseJson);
-  } catch {
-    return [];
-  }
-})();
+const cases = goldenCases();
 
 describeShared('golden: full model, stage by stage', () => {
   const files = new Map<string, SafetensorsFile>();

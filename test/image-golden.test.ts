@@ -11,24 +11,12 @@ import { maskFromLogits } from '../src/image/mask.js';
 import { boxToModelFrame, modelFrameScale, pointToModelFrame, preprocess } from '../src/image/preprocess.js';
 import { resizeLongestSide } from '../src/image/resize.js';
 import { readGoldenTensor } from './helpers/golden-raw.js';
-import { describeShared, goldenPath } from './helpers/shared.js';
+import { describeShared, goldenCases, goldenPath, type GoldenCase } from './helpers/shared.js';
 
-interface CaseJson {
-  name: string;
-  image: string;
-  original_size: [number, number]; // [H, W]
-  input_size: [number, number]; // [h, w]
-  boxes?: [number, number, number, number][];
-  boxes_model_frame?: [number, number, number, number][];
-  points?: [number, number, number][];
-  points_model_frame?: [number, number][];
-}
 
 describeShared('image preprocessing vs golden', () => {
-  const cases = (JSON.parse(readFileSync(join(goldenPath, 'cases.json'), 'utf8')) as { name: string }[]).map(
-    ({ name }) => JSON.parse(readFileSync(join(goldenPath, `${name}.json`), 'utf8')) as CaseJson,
-  );
-  const tensor = (c: CaseJson, name: string) => readGoldenTensor(join(goldenPath, `${c.name}.safetensors`), name);
+  const cases = goldenCases();
+  const tensor = (c: GoldenCase, name: string) => readGoldenTensor(join(goldenPath, `${c.name}.safetensors`), name);
 
   for (const c of cases) {
     const [H, W] = c.original_size;

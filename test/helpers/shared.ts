@@ -1,10 +1,11 @@
 // Tests that read ../shared (golden fixtures, the model notes) go through here. Without the
 // folder they skip with a warning naming the missing path; with the CI environment variable set
 // they never skip: a missing folder fails them.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'vitest';
+import type { Variant } from '../../src/model/weights.js';
 
 /** The repository root (two levels above this file), independent of the working directory. */
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -56,4 +57,25 @@ export function itShared(name: string, fn: () => unknown | Promise<unknown>, tim
 export function describeShared(name: string, fn: () => void): void {
   if (present) describe(name, fn);
   else describe(name, () => it.skipIf(skip())(`needs ${goldenPath}`, () => void goldenDir()));
+}
+
+/** One golden case: ../shared/golden/<name>.json (see its README). Sizes are [H, W]. */
+export interface GoldenCase {
+  name: string;
+  variant: Variant;
+  image: string;
+  original_size: [number, number];
+  input_size: [number, number];
+  boxes?: [number, number, number, number][];
+  boxes_model_frame?: [number, number, number, number][];
+  points?: [number, number, number][];
+  points_model_frame?: [number, number][];
+  tensors: Record<string, number[]>;
+}
+
+/** Every case that cases.json lists, or [] when ../shared/golden is absent (describeShared reports it). */
+export function goldenCases(): GoldenCase[] {
+  if (!present) return [];
+  const list = JSON.parse(readFileSync(join(goldenPath, 'cases.json'), 'utf8')) as { name: string }[];
+  return list.map(({ name }) => JSON.parse(readFileSync(join(goldenPath, `${name}.json`), 'utf8')) as GoldenCase);
 }
