@@ -6,6 +6,11 @@
 // the tile along L (coalesced), stages it in workgroup memory (33 columns: no bank conflicts) and
 // writes it along Q (coalesced). Linear workgroup index = (((o0·D1 + o1)·D2 + o2)·D3 + o3)·TQ·TL
 // + tq·TL + tl, folded over x and y (see grid()).
+// CPU = 1 (software adapters, layout.ts picks it there): no tile in workgroup memory and no barrier
+// (each a slow coroutine switch on a CPU adapter: SwiftShader took 15 ms for a 256 × 256 transpose);
+// invocation (tx, ty) copies q = tq·32 + tx, l = tl·32 + 4·ty .. +3 straight from x to y.
+override CPU: u32 = 0u;
+
 struct Params {
   DQ: u32, DL: u32, TQ: u32, TL: u32, sQ: u32, sL: u32, total: u32, _pad0: u32,
   D0: u32, D1: u32, D2: u32, D3: u32,
@@ -36,6 +41,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 
   let tx = lid.x;
   let ty = lid.y;
+  if (CPU == 1u) {
+    let q = tq * 32u + tx;
+    if (q < p.DQ) {
+      for (var r = 0u; r < 4u; r++) {
+        let l = tl * 32u + 4u * ty + r;
+        if (l < p.DL) { y[bout + l * p.sL + q] = x[bin + q * p.sQ + l]; }
+      }
+    }
+    return;
+  }
   let l_in = tl * 32u + tx;
   for (var r = 0u; r < 32u; r += 8u) {
     let q = tq * 32u + ty + r;

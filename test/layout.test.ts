@@ -1,7 +1,7 @@
 // Permutations, channels-last zero padding and SAM's window partition / merge, against float64
 // references. Layout ops move values only: every comparison is exact (atol 0, rtol 0).
 import { describe, expect, it } from 'vitest';
-import { padHW, permute, simplifyPermutation, windowPartition, windowUnpartition } from '../src/ops/layout.js';
+import { padHW, permute, setLayoutPath, simplifyPermutation, transposeKernel, windowPartition, windowUnpartition } from '../src/ops/layout.js';
 import { expectClose, newPlan, rand } from './helpers/gpu.js';
 import { padHWRef, permuteRef, windowPartitionRef, windowUnpartitionRef } from './helpers/reference.js';
 
@@ -31,27 +31,35 @@ describe('permute', () => {
     [[1, 1, 1], [2, 0, 1]],
     [[40, 1, 70], [2, 1, 0]],
   ];
-  it('matches the reference exactly', async () => {
-    const p = await newPlan();
-    const data = cases.map(([shape, perm], i) => {
-      const x = p.input(`x${i}`, shape);
-      const y = permute(p, x, perm);
-      expect(y.shape).toEqual(perm.map((k) => shape[k]));
-      p.output(`y${i}`, y);
-      return rand(x.size, 110 + i, -100, 100);
-    });
-    // Round trip NCHW -> NHWC -> NCHW.
-    const rt = p.input('rt', [2, 13, 9, 11]);
-    p.output('rt', permute(p, permute(p, rt, [0, 2, 3, 1]), [0, 3, 1, 2]));
-    const rtv = rand(rt.size, 130);
-    await p.build();
-    const out = await p.run({ ...Object.fromEntries(data.map((v, i) => [`x${i}`, v])), rt: rtv });
-    cases.forEach(([shape, perm], i) => {
-      expectClose(out[`y${i}`]!, permuteRef(data[i]!, shape, perm), 0, 0, `permute [${shape}] by [${perm}]`);
-    });
-    expectClose(out.rt!, rtv, 0, 0, 'NCHW -> NHWC -> NCHW');
-    expect(() => permute(p, rt, [0, 1, 1, 3])).toThrow();
-    p.destroy();
+  // Both variants of the tiled transpose (innermost dim moves), whatever the adapter: 'tiled'
+  // (workgroup-memory tiles, the real-GPU path) and 'cpu' (what software adapters take).
+  for (const path of ['tiled', 'cpu'] as const) it(`matches the reference exactly (transpose path '${path}')`, async () => {
+    const prev = setLayoutPath(path);
+    try {
+      const p = await newPlan();
+      expect(transposeKernel(p)).toBe(path);
+      const data = cases.map(([shape, perm], i) => {
+        const x = p.input(`x${i}`, shape);
+        const y = permute(p, x, perm);
+        expect(y.shape).toEqual(perm.map((k) => shape[k]));
+        p.output(`y${i}`, y);
+        return rand(x.size, 110 + i, -100, 100);
+      });
+      // Round trip NCHW -> NHWC -> NCHW.
+      const rt = p.input('rt', [2, 13, 9, 11]);
+      p.output('rt', permute(p, permute(p, rt, [0, 2, 3, 1]), [0, 3, 1, 2]));
+      const rtv = rand(rt.size, 130);
+      await p.build();
+      const out = await p.run({ ...Object.fromEntries(data.map((v, i) => [`x${i}`, v])), rt: rtv });
+      cases.forEach(([shape, perm], i) => {
+        expectClose(out[`y${i}`]!, permuteRef(data[i]!, shape, perm), 0, 0, `permute [${shape}] by [${perm}]`);
+      });
+      expectClose(out.rt!, rtv, 0, 0, 'NCHW -> NHWC -> NCHW');
+      expect(() => permute(p, rt, [0, 1, 1, 3])).toThrow();
+      p.destroy();
+    } finally {
+      setLayoutPath(prev);
+    }
   });
 });
 

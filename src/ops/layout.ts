@@ -32,6 +32,26 @@ export function simplifyPermutation(shape: readonly number[], perm: readonly num
   return { dims, perm: runs.map((r) => byInput.indexOf(r)) };
 }
 
+/**
+ * Which variant of layout_transpose.wgsl permute records: 'auto' (default) the barrier-free copy
+ * on a software adapter (`p.gpu.info.isSoftware`), the workgroup-memory tiles (the real-GPU path)
+ * elsewhere; 'tiled' / 'cpu' force one, for tests and benchmarks. Read when an op is recorded.
+ */
+export type LayoutPath = 'auto' | 'tiled' | 'cpu';
+let layoutPath: LayoutPath = 'auto';
+
+/** Sets the transpose variant (see LayoutPath) and returns the previous setting. */
+export function setLayoutPath(path: LayoutPath): LayoutPath {
+  const prev = layoutPath;
+  layoutPath = path;
+  return prev;
+}
+
+/** The layout_transpose.wgsl variant a permute recorded on `p` now takes. */
+export function transposeKernel(p: Plan): 'cpu' | 'tiled' {
+  return layoutPath === 'cpu' || (layoutPath === 'auto' && p.gpu.info.isSoftware) ? 'cpu' : 'tiled';
+}
+
 /** x.permute(perm) made contiguous; rank ≤ 6. */
 export function permute(p: Plan, x: Tensor, perm: number[], label = 'permute'): Tensor {
   const r = x.rank;
@@ -77,6 +97,7 @@ export function permute(p: Plan, x: Tensor, perm: number[], label = 'permute'): 
   const total = TQ * TL * D.reduce((a, b) => a * b, 1);
   p.dispatch({
     shader: 'layout_transpose',
+    constants: { CPU: transposeKernel(p) === 'cpu' ? 1 : 0 },
     inputs: [x],
     outputs: [y],
     params: [dims[Q]!, dims[L]!, TQ, TL, inStride[Q]!, outStride[L]!, total, 0, ...D, ...si, ...so],
