@@ -2,6 +2,9 @@
 // med-token head (`wrapped.SAMMaskDecoderWrapper_Med`), then the upstream postprocess. Recorded once
 // per prompt structure (N prompt sets of T sparse tokens, mask prompt or not, original size).
 //
+// SAM-UNet's head, low_res_logits = h · (embedding_maskfeature(…) + multi_scale_feature), runs the
+// last conv of embedding_maskfeature folded into the product (ops/mask_head.ts).
+//
 // Plan inputs: 'image_embeddings' [1, 256, 16, 16], 'multi_scale_feature' [1, 32, 64, 64],
 // 'points' [N, T, 3] (x, y, label in the model frame), and 'mask_input' [N, 1, 64, 64] with a mask.
 // Outputs: 'low_res_logits' [N, 1, 64, 64] and 'logits' [N, 1, H, W].
@@ -14,7 +17,8 @@ import { convTranspose2x2 } from '../ops/conv_transpose.js';
 import { add } from '../ops/elementwise.js';
 import { layerNorm, layerNorm2d } from '../ops/layernorm.js';
 import { permute } from '../ops/layout.js';
-import { linear, matmul } from '../ops/matmul.js';
+import { linear } from '../ops/matmul.js';
+import { maskHead } from '../ops/mask_head.js';
 import { narrow } from '../ops/narrow.js';
 import { densePe, promptTokens, type PromptTables } from '../ops/prompt_embed.js';
 import { resizeBilinear } from '../ops/resize.js';
@@ -143,16 +147,18 @@ export function recordDecoder(gpu: Gpu, W: ModelWeights, s: DecoderShape, stages
   const mf = `${MD}.embedding_maskfeature`;
   let f = conv2d(p, u, W.t(p, `${mf}.0.weight`), W.t(p, `${mf}.0.bias`), { pad: 1, label: `${mf}.0` });
   f = layerNorm2d(p, f, W.t(p, `${mf}.1.weight`), W.t(p, `${mf}.1.bias`), LN2D_EPS, { act: 'gelu', label: `${mf}.1` });
-  f = tap('embedding_maskfeature', conv2d(p, f, W.t(p, `${mf}.3.weight`), W.t(p, `${mf}.3.bias`), { pad: 1, label: `${mf}.3` }));
-  const feat = add(p, f, msf, 'mask_feature');
+  const [w3, b3] = [W.t(p, `${mf}.3.weight`), W.t(p, `${mf}.3.bias`)];
+  // The conv's output alone is only computed when a test asks for the stage: the mask product
+  // below folds the conv in (maskHead).
+  if (want.has('embedding_maskfeature')) tap('embedding_maskfeature', conv2d(p, f, w3, b3, { pad: 1, label: `${mf}.3` }));
 
   const hf = `${MD}.hf_mlp.layers`;
   let h = p.reshape(narrow(p, queries, 1, 0, 1, 'med_token_out'), [N, DIM]);
   h = linear(p, h, W.t(p, `${hf}.0.weight`), W.t(p, `${hf}.0.bias`), { act: 'relu', label: `${hf}.0` });
   h = linear(p, h, W.t(p, `${hf}.1.weight`), W.t(p, `${hf}.1.bias`), { act: 'relu', label: `${hf}.1` });
   h = tap('hf_mlp', linear(p, h, W.t(p, `${hf}.2.weight`), W.t(p, `${hf}.2.bias`), { label: `${hf}.2` }));
-  const low = matmul(p, p.reshape(h, [N, 1, 32]), p.reshape(feat, [N, 32, 64 * 64]), { label: 'low_res_logits' });
-  const lowRes = p.output('low_res_logits', p.reshape(low, [N, 1, 64, 64]));
+  // low_res_logits = h · (embedding_maskfeature.3(f) + multi_scale_feature), the conv folded in.
+  const lowRes = p.output('low_res_logits', maskHead(p, f, h, w3, b3, msf, 'low_res_logits'));
 
   // Postprocess (SAM_UNET.postprocess_masks): bilinear 64→256, crop to the resized size, bilinear
   // to the original size; align_corners = false.
