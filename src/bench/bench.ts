@@ -66,9 +66,10 @@ export interface BenchReport {
   /** Per kernel family, from Plan.profile (each dispatch timed alone); null without timestamps. */
   encoder_profile: ProfileRow[] | null;
   decoder_profile: ProfileRow[] | null;
-  /** Live GPU buffers after the first (encode, decode) run and then every 10th of the soak runs. */
+  /** Live GPU buffers after the timed runs (every encode and the first decode), then after every
+   * 10th soak run (`run`: 1, then 1 + soak runs done). */
   memory: MemoryPoint[];
-  /** Whether the live buffer bytes after the last run exceed those after the first. */
+  /** Whether the live buffer bytes after the last soak run exceed those after the timed runs. */
   memory_grew: boolean;
 }
 
@@ -380,7 +381,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
     logProfile(log, 'decoder', decoderProfile);
     log(`encode median ${encMed.toFixed(0)} ms, decode median ${decMed.toFixed(1)} ms (${(100 * report.decode_fraction_of_encode).toFixed(2)} % of encode)`);
     if (gflop) log(`model rate ${report.model_gflops.toFixed(2)} GFLOP/s (nominal ${gflop} GFLOP) = ${(100 * report.model_fraction_of_matmul_best).toFixed(0)} % of the best matmul rate`);
-    if (soak) log(`GPU memory over ${soak + 1} runs: ${memory[0]!.buffers} buffers / ${memory[0]!.bytes} bytes after the first, ${last.buffers} / ${last.bytes} after the last${report.memory_grew ? ' (GREW)' : ' (no growth)'}`);
+    if (soak) log(`GPU memory over ${soak} more encode + decode runs: ${memory[0]!.buffers} buffers / ${memory[0]!.bytes} bytes before, ${last.buffers} / ${last.bytes} after${report.memory_grew ? ' (GREW)' : ' (no growth)'}`);
     log(`peak GPU memory ${(report.peak_gpu_bytes / 1e6).toFixed(0)} MB, measured (weights ${(report.weights_bytes / 1e6).toFixed(0)} MB, encoder temporaries ${(report.encoder_temp_bytes / 1e6).toFixed(1)} MB shared by liveness vs ${(report.encoder_temp_bytes_unshared / 1e6).toFixed(1)} MB unshared)`);
     return report;
   } finally {
