@@ -27,13 +27,27 @@ const { values } = parseArgs({
     precision: { type: 'string' },
   },
 });
+function fail(msg) {
+  console.error(`bench: ${msg}`);
+  process.exit(2);
+}
+/** A count option: undefined when absent, else an integer >= min (anything else stops the bench). */
+function count(name, min) {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) fail(`--${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+if (!['res50', 'res34'].includes(values.model)) fail(`--model must be res50 or res34, got '${values.model}'`);
+if (values.precision !== undefined && !['f32', 'f16'].includes(values.precision)) fail(`--precision must be f32 or f16, got '${values.precision}'`);
 const opts = {
   model: values.model,
-  runs: values.runs ? Number(values.runs) : undefined,
-  decodeRuns: values['decode-runs'] ? Number(values['decode-runs']) : undefined,
+  runs: count('runs', 1),
+  decodeRuns: count('decode-runs', 1),
   kernels: !values['no-kernels'],
   weights: values.weights,
-  soak: values.soak ? Number(values.soak) : undefined,
+  soak: count('soak', 0),
   precision: values.precision,
 };
 
