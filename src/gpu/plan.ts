@@ -8,6 +8,8 @@
 //   - creates every params uniform and bind group.
 // `run()` writes the inputs, encodes the recorded dispatch list into one command buffer, submits it
 // once and reads back only the requested outputs. Nothing is allocated or created per run.
+// A cached segment (`cached()`) is skipped while its key inputs are the same GPU buffers as in the
+// last completed run: the decoder keeps its image-only work there.
 import { SHADERS } from '../generated/shaders.js';
 import {
   assertDeviceAlive, captureGpuErrors, deviceLost, deviceLostError, gpuErrorToThrow, GpuResourceError, watchDevice, type Gpu,
@@ -105,6 +107,10 @@ export class Plan {
   /** The expected time of one run (ms), learnt from the last: what politeWait sleeps on. */
   private runEstimateMs = Infinity;
   private runsSeen = 0;
+  /** Cached segments (cached()): dispatches [start, end) skipped while their key inputs are unchanged. */
+  private segments: { start: number; end: number; keys: string[]; last: Map<string, GPUBuffer> | null; offsets: Map<string, number> }[] = [];
+  /** Per segment, whether the run being encoded skips it. */
+  private skipping: boolean[] = [];
   private destroyed = false;
   stats: BuildStats | null = null;
 
@@ -202,6 +208,38 @@ export class Plan {
     return this.recorded.length;
   }
 
+  /**
+   * Records what `fn` records as a segment that run() skips while the plan inputs named in `keys`
+   * are given as the same GPU buffers (and offsets) as in the last run that completed: their
+   * contents must then not have changed (an ImageEmbedding's buffers never do). A key given as a
+   * Float32Array always recomputes; `keys` may be empty (then the segment runs once). The segment
+   * may read only the key inputs, externals (weights) and what it writes itself; every tensor it
+   * writes keeps a buffer of its own, so it still holds the last computed values when skipped.
+   * time() and profile() always run the whole plan.
+   */
+  cached<T>(keys: readonly string[], fn: () => T): T {
+    if (this.built) throw new Error(`plan '${this.label}' is built: no new segments`);
+    for (const k of keys) if (!this.inputsByName.has(k)) throw new Error(`cached segment: plan '${this.label}' has no input '${k}'`);
+    const keyTensors = new Set(keys.map((k) => this.inputsByName.get(k)!));
+    const firstTensor = this.tensors.length;
+    const start = this.recorded.length;
+    const result = fn();
+    const end = this.recorded.length;
+    const own = (t: Tensor) => t.root.id >= firstTensor;
+    for (let i = start; i < end; i++) {
+      const d = this.recorded[i]!;
+      for (const t of d.inputs) {
+        const r = t.root;
+        if (r.kind !== 'external' && !keyTensors.has(r) && !own(r)) {
+          throw new Error(`cached segment of plan '${this.label}': ${d.label ?? d.shader} reads '${r.label}', which is neither a key input (${keys.join(', ') || 'none'}), a weight, nor written in the segment`);
+        }
+      }
+      for (const t of d.outputs) if (t.root.kind === 'temp') t.root.kind = 'pinned';
+    }
+    if (end > start) this.segments.push({ start, end, keys: [...keys], last: null, offsets: new Map() });
+    return result;
+  }
+
   /** Creates pipelines, buffers (by liveness) and bind groups. Call once. */
   async build(): Promise<BuildStats> {
     if (this.built) throw new Error(`plan '${this.label}' already built`);
@@ -243,7 +281,7 @@ export class Plan {
       let pinnedBytes = 0;
       for (const t of this.tensors) {
         if (t.base) continue;
-        if ((t.kind === 'input' || t.kind === 'output') && !t.buffer) {
+        if ((t.kind === 'input' || t.kind === 'output' || t.kind === 'pinned') && !t.buffer) {
           t.buffer = make(t.bytes, t.label);
           pinnedBytes += t.buffer.size;
         }
@@ -359,6 +397,11 @@ export class Plan {
   encode(encoder: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites): void {
     const pass = encoder.beginComputePass({ label: this.label, timestampWrites });
     for (let i = 0; i < this.recorded.length; i++) {
+      const seg = this.segments.findIndex((g) => i >= g.start && i < g.end);
+      if (seg >= 0 && this.skipping[seg]) {
+        i = this.segments[seg]!.end - 1;
+        continue;
+      }
       const d = this.recorded[i]!;
       pass.setPipeline(this.pipelines[i]!);
       pass.setBindGroup(0, this.bindGroups[i]!);
@@ -409,6 +452,14 @@ export class Plan {
       const t = this.outputTensor(name);
       if (b.size < Math.ceil(t.bytes / 4) * 4) throw new Error(`copyOut '${name}': buffer of ${b.size} bytes, ${t.bytes} needed`);
     }
+    // Cached segments this run skips: each key input given as the same buffer as in the last run
+    // that completed. Until this run completes, none counts as computed.
+    const sameBuffer = (g: (typeof this.segments)[number], k: string) => {
+      const v = inputs[k]!;
+      return !(v instanceof Float32Array) && v.buffer === g.last!.get(k) && (v.offset ?? 0) === g.offsets.get(k);
+    };
+    this.skipping = this.segments.map((g) => g.last !== null && g.keys.every((k) => sameBuffer(g, k)));
+    for (const g of this.segments) g.last = null;
     const { errors } = captureGpuErrors(device, () => {
       const encoder = device.createCommandEncoder({ label: this.label });
       for (const [name, t] of this.inputsByName) {
@@ -420,7 +471,11 @@ export class Plan {
           encoder.copyBufferToBuffer(v.buffer, v.offset ?? 0, t.buffer!, 0, t.bytes);
         }
       }
-      this.encode(encoder);
+      try {
+        this.encode(encoder);
+      } finally {
+        this.skipping = [];
+      }
       for (const name of read) {
         const t = this.outputTensor(name);
         encoder.copyBufferToBuffer(t.buffer!, 0, this.staging.get(name)!, 0, Math.ceil(t.bytes / 4) * 4);
@@ -462,6 +517,11 @@ export class Plan {
     if (deviceLost(device)) throw deviceLostError(device, `plan '${this.label}'`);
     if (err) throw gpuErrorToThrow(device, err, `plan '${this.label}' run`);
     this.learnRunTime(performance.now() - t0, slept);
+    for (const g of this.segments) {
+      if (g.keys.some((k) => inputs[k] instanceof Float32Array)) continue;
+      g.last = new Map(g.keys.map((k) => [k, (inputs[k] as { buffer: GPUBuffer }).buffer]));
+      g.offsets = new Map(g.keys.map((k) => [k, (inputs[k] as { offset?: number }).offset ?? 0]));
+    }
     return out;
   }
 

@@ -1,7 +1,8 @@
 // A virtual fp32 tensor of a Plan. Its GPU buffer is known for inputs, outputs and externals once
-// the plan is built; temporaries get a buffer shared with others by liveness.
+// the plan is built; temporaries get a buffer shared with others by liveness, except 'pinned' ones
+// (written by a cached segment: Plan.cached), which keep their own.
 
-export type TensorKind = 'input' | 'output' | 'temp' | 'external';
+export type TensorKind = 'input' | 'output' | 'temp' | 'pinned' | 'external';
 
 export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
