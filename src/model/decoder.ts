@@ -60,19 +60,49 @@ export function promptTables(p: Plan, W: ModelWeights): PromptTables {
   };
 }
 
+/** One of SAM Attention's q / k / v projections (`<prefix>.<name>`). */
+function proj(p: Plan, W: ModelWeights, prefix: string, name: 'q_proj' | 'k_proj' | 'v_proj', x: Tensor): Tensor {
+  return linear(p, x, W.t(p, `${prefix}.${name}.weight`), W.t(p, `${prefix}.${name}.bias`), { label: `${prefix}.${name}` });
+}
+
+/** The rest of SAM's Attention on projected q, k, v: multi-head softmax(q kᵀ/√d) v, out_proj (+ residual). */
+function attnOut(p: Plan, W: ModelWeights, prefix: string, q: Tensor, k: Tensor, v: Tensor, residual?: Tensor): Tensor {
+  const o = attention(p, q, k, v, { heads: HEADS, label: prefix });
+  return linear(p, o, W.t(p, `${prefix}.out_proj.weight`), W.t(p, `${prefix}.out_proj.bias`), { residual, label: `${prefix}.out_proj` });
+}
+
 /** SAM's Attention: q/k/v projections, multi-head softmax(q kᵀ/√d) v, out_proj (+ residual). */
 function attn(p: Plan, W: ModelWeights, prefix: string, q: Tensor, k: Tensor, v: Tensor, residual?: Tensor): Tensor {
-  const proj = (name: string, x: Tensor) => linear(p, x, W.t(p, `${prefix}.${name}.weight`), W.t(p, `${prefix}.${name}.bias`), { label: `${prefix}.${name}` });
-  const o = attention(p, proj('q_proj', q), proj('k_proj', k), proj('v_proj', v), { heads: HEADS, label: prefix });
-  return linear(p, o, W.t(p, `${prefix}.out_proj.weight`), W.t(p, `${prefix}.out_proj.bias`), { residual, label: `${prefix}.out_proj` });
+  return attnOut(p, W, prefix, proj(p, W, prefix, 'q_proj', q), proj(p, W, prefix, 'k_proj', k), proj(p, W, prefix, 'v_proj', v), residual);
 }
 
 function ln(p: Plan, W: ModelWeights, prefix: string, x: Tensor): Tensor {
   return layerNorm(p, x, W.t(p, `${prefix}.weight`), W.t(p, `${prefix}.bias`), LN_EPS, { label: prefix });
 }
 
-/** TwoWayAttentionBlock (transformer.py). queries [N, 1+T, 256], keys [N, 256, 256]. */
-function twoWayBlock(p: Plan, W: ModelWeights, i: number, queries: Tensor, keys: Tensor, queryPe: Tensor, keyPe: Tensor): [Tensor, Tensor] {
+/**
+ * What TwoWayAttentionBlock i computes from its keys (and the key PE) alone: the token→image k and
+ * v projections and the image→token q projection. For block 0 without a mask prompt that depends on
+ * the image only, and is recorded in a cached segment.
+ */
+interface KeySide {
+  k: Tensor;
+  v: Tensor;
+  qImg: Tensor;
+}
+
+function keySide(p: Plan, W: ModelWeights, i: number, keys: Tensor, keyPe: Tensor): KeySide {
+  const L = `${TR}.layers.${i}`;
+  const keysPe = add(p, keys, keyPe, `${L}.k_pe`);
+  return {
+    k: proj(p, W, `${L}.cross_attn_token_to_image`, 'k_proj', keysPe),
+    v: proj(p, W, `${L}.cross_attn_token_to_image`, 'v_proj', keys),
+    qImg: proj(p, W, `${L}.cross_attn_image_to_token`, 'q_proj', keysPe),
+  };
+}
+
+/** TwoWayAttentionBlock (transformer.py). queries [N, 1+T, 256], keys [N, 256, 256]; `side` = keySide(keys). */
+function twoWayBlock(p: Plan, W: ModelWeights, i: number, queries: Tensor, keys: Tensor, queryPe: Tensor, side: KeySide): [Tensor, Tensor] {
   const L = `${TR}.layers.${i}`;
   if (i === 0) {
     queries = attn(p, W, `${L}.self_attn`, queries, queries, queries); // skip_first_layer_pe: no PE, no residual
@@ -81,14 +111,15 @@ function twoWayBlock(p: Plan, W: ModelWeights, i: number, queries: Tensor, keys:
     queries = attn(p, W, `${L}.self_attn`, q, q, queries, queries);
   }
   queries = ln(p, W, `${L}.norm1`, queries);
-  const keysPe = add(p, keys, keyPe, `${L}.k_pe`);
-  queries = attn(p, W, `${L}.cross_attn_token_to_image`, add(p, queries, queryPe, `${L}.q_pe2`), keysPe, keys, queries);
+  const t2i = `${L}.cross_attn_token_to_image`;
+  queries = attnOut(p, W, t2i, proj(p, W, t2i, 'q_proj', add(p, queries, queryPe, `${L}.q_pe2`)), side.k, side.v, queries);
   queries = ln(p, W, `${L}.norm2`, queries);
   const h = linear(p, queries, W.t(p, `${L}.mlp.lin1.weight`), W.t(p, `${L}.mlp.lin1.bias`), { act: 'relu', label: `${L}.mlp.lin1` });
   queries = linear(p, h, W.t(p, `${L}.mlp.lin2.weight`), W.t(p, `${L}.mlp.lin2.bias`), { residual: queries, label: `${L}.mlp.lin2` });
   queries = ln(p, W, `${L}.norm3`, queries);
   const q = add(p, queries, queryPe, `${L}.q_pe3`);
-  keys = attn(p, W, `${L}.cross_attn_image_to_token`, keysPe, q, queries, keys);
+  const i2t = `${L}.cross_attn_image_to_token`;
+  keys = attnOut(p, W, i2t, side.qImg, proj(p, W, i2t, 'k_proj', q), proj(p, W, i2t, 'v_proj', queries), keys);
   keys = ln(p, W, `${L}.norm4`, keys);
   return [queries, keys];
 }
@@ -116,22 +147,36 @@ export function recordDecoder(gpu: Gpu, W: ModelWeights, s: DecoderShape, stages
   const tab = promptTables(p, W);
 
   // Prompt encoder. tokens = [med_token, sparse…]; src = image_embeddings + dense; pos = dense PE.
+  // What depends on the image alone is a cached segment, skipped while the same embedding is
+  // decoded again (Plan.cached): the dense PE, the image tokens and, without a mask prompt, src
+  // and block 0's key side.
   const tokens = tap('tokens', promptTokens(p, pts, tab, IMG_SIZE));
-  const pos = tap('dense_pe', densePe(p, tab, GRID)); // [HW, 256]
-  const embTokens = permute(p, p.reshape(emb, [1, DIM, HW]), [0, 2, 1], 'image_embeddings.tokens');
+  const noMaskEmbed = W.t(p, `${PE}.no_mask_embed.weight`);
+  const imageSide = p.cached(['image_embeddings'], () => {
+    const pos = densePe(p, tab, GRID); // [HW, 256]
+    const embTokens = permute(p, p.reshape(emb, [1, DIM, HW]), [0, 2, 1], 'image_embeddings.tokens');
+    if (s.hasMask) return { pos, embTokens, src: null, side0: null };
+    const src = add(p, embTokens, noMaskEmbed, 'src.no_mask', [N, HW, DIM]);
+    return { pos, embTokens, src, side0: keySide(p, W, 0, src, pos) };
+  });
+  const pos = tap('dense_pe', imageSide.pos);
   let src: Tensor;
+  let side0: KeySide;
   if (s.hasMask) {
     const mask = p.input('mask_input', [N, 1, 64, 64]);
     const dense = tap('prompt.1', maskDownscaling(p, W, mask));
-    src = add(p, permute(p, p.reshape(dense, [N, DIM, HW]), [0, 2, 1], 'dense.tokens'), embTokens, 'src');
+    src = add(p, permute(p, p.reshape(dense, [N, DIM, HW]), [0, 2, 1], 'dense.tokens'), imageSide.embTokens, 'src');
+    side0 = keySide(p, W, 0, src, pos);
   } else {
-    src = add(p, embTokens, W.t(p, `${PE}.no_mask_embed.weight`), 'src.no_mask', [N, HW, DIM]);
+    src = imageSide.src!;
+    side0 = imageSide.side0!;
   }
 
   // Two-way transformer.
   let queries = tokens;
   let keys = src;
-  for (let i = 0; i < 2; i++) [queries, keys] = twoWayBlock(p, W, i, queries, keys, tokens, pos);
+  [queries, keys] = twoWayBlock(p, W, 0, queries, keys, tokens, side0);
+  [queries, keys] = twoWayBlock(p, W, 1, queries, keys, tokens, keySide(p, W, 1, keys, pos));
   const qf = add(p, queries, tokens, 'final.q_pe');
   const kf = add(p, keys, pos, 'final.k_pe');
   queries = attn(p, W, `${TR}.final_attn_token_to_image`, qf, kf, keys, queries);
