@@ -13,11 +13,7 @@ struct Params { M: u32, N: u32, K: u32, sA: u32, sB: u32, _p0: u32, _p1: u32, _p
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
-const TS: u32 = 64u;
-const TK: u32 = 16u;
-const LD: u32 = 17u; // vec4 per k row of a tile, padded
-var<workgroup> As: array<vec4<f32>, 272>; // TK * LD
-var<workgroup> Bs: array<vec4<f32>, 272>;
+#include "_gemm_tile.wgsl"
 
 @compute @workgroup_size(16, ROWS / 4u)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -60,16 +56,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         Bs[g * LD + ln4] = vb;
       }
     }
-    workgroupBarrier();
-    for (var k = 0u; k < TK; k++) {
-      let a = As[k * LD + lid.y];
-      let b = Bs[k * LD + lid.x];
-      acc[0] += a.x * b;
-      acc[1] += a.y * b;
-      acc[2] += a.z * b;
-      acc[3] += a.w * b;
-    }
-    workgroupBarrier();
+    tile_fma(&acc, lid.x, lid.y);
   }
 
   let cBase = wg.z * M * N;

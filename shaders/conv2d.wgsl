@@ -26,11 +26,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
-const TS: u32 = 64u;
-const TK: u32 = 16u;
-const LD: u32 = 17u; // vec4 per k row of a tile, padded
-var<workgroup> As: array<vec4<f32>, 272>; // [k][m/4]
-var<workgroup> Bs: array<vec4<f32>, 272>; // [k][n/4]
+#include "_gemm_tile.wgsl"
 
 @compute @workgroup_size(16, ROWS / 4u)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -94,16 +90,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         }
       }
     }
-    workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
-      let a = As[kk * LD + lid.y];
-      let b = Bs[kk * LD + lid.x];
-      acc[0] += a.x * b;
-      acc[1] += a.y * b;
-      acc[2] += a.z * b;
-      acc[3] += a.w * b;
-    }
-    workgroupBarrier();
+    tile_fma(&acc, lid.x, lid.y);
   }
 
   let yBase = wg.z * M * N;

@@ -20,11 +20,7 @@ struct Params { C: u32, O: u32, H: u32, W: u32 }
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-const TS: u32 = 64u;
-const TK: u32 = 16u;
-const LD: u32 = 17u; // vec4 per k row of a tile, padded
-var<workgroup> As: array<vec4<f32>, 272>; // [k][m/4]
-var<workgroup> Bs: array<vec4<f32>, 272>; // [k][n/4]
+#include "_gemm_tile.wgsl"
 
 @compute @workgroup_size(16, ROWS / 4u)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -55,16 +51,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         Bs[r * LD + lane / 4u + 4u * j][lane % 4u] = b;
       }
     }
-    workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
-      let a = As[kk * LD + lid.y];
-      let b = Bs[kk * LD + lid.x];
-      acc[0] += a.x * b;
-      acc[1] += a.y * b;
-      acc[2] += a.z * b;
-      acc[3] += a.w * b;
-    }
-    workgroupBarrier();
+    tile_fma(&acc, lid.x, lid.y);
   }
 
   let o = (m0 + lid.y * 4u) / 4u;
