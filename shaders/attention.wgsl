@@ -33,6 +33,7 @@ var<workgroup> ks: array<f32, TILE>; // K tile, then the merge buffer
 var<workgroup> vs: array<f32, TILE>;
 var<workgroup> sm: array<f32, WG>;
 var<workgroup> sl: array<f32, WG>;
+#include "_attn_merge.wgsl"
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -92,29 +93,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
   }
 
-  // Merge the KS partial results of each query.
-  sm[li] = m;
-  sl[li] = l;
-  workgroupBarrier();
-  var mx = NEG;
-  for (var t = 0u; t < KS; t++) { mx = max(mx, sm[qi * KS + t]); }
-  var tot = 0.0;
-  for (var t = 0u; t < KS; t++) { tot += sl[qi * KS + t] * exp(sm[qi * KS + t] - mx); }
-  let f = exp(m - mx) / tot;
+  // Merge the KS partial results of each query (_attn_merge.wgsl).
+  let f = merge_factor(li, qi, m, l);
   for (var c0 = 0u; c0 < HD; c0 += RC) {
-    workgroupBarrier();
-    for (var j = 0u; j < RC; j++) {
-      if (c0 + j < HD) { ks[li * RCP + j] = acc[c0 + j] * f; }
-    }
-    workgroupBarrier();
+    stage_chunk(li, c0, f, &acc);
     for (var o = li; o < qpw * RC; o += WG) {
       let q2 = o / RC;
       let j = o - q2 * RC;
       let t2 = qb * qpw + q2;
       if (c0 + j < HD && t2 < p.Tq) {
-        var r = 0.0;
-        for (var t = 0u; t < KS; t++) { r += ks[(q2 * KS + t) * RCP + j]; }
-        out[(b * p.Tq + t2) * p.C + hoff + c0 + j] = r;
+        out[(b * p.Tq + t2) * p.C + hoff + c0 + j] = merged(q2, j);
       }
     }
   }

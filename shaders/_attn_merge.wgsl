@@ -1,0 +1,39 @@
+// The end of the flash-style attention kernels (attention.wgsl, attention_relpos.wgsl): invocation
+// li = qi·KS + s holds the partial result of query qi over its share of the keys (running max m,
+// sum l, unnormalised acc[0 .. HD)), and the KS partials of each query are merged through workgroup
+// memory, RC channels at a time, so that output rows are written by consecutive invocations:
+//   let f = merge_factor(li, qi, m, l);
+//   for (var c0 = 0u; c0 < HD; c0 += RC) {
+//     stage_chunk(li, c0, f, &acc);
+//     for (var o = li; o < queries · RC; o += WG) { … merged(o / RC, o % RC) is channel c0 + o % RC … }
+//   }
+// The includer declares KS, HD, RC, RCP, NEG and the workgroup arrays sm, sl (one slot per
+// invocation) and ks (at least WG·RCP floats). Call in uniform control flow.
+
+// The factor that turns this invocation's acc into its share of the normalised output.
+fn merge_factor(li: u32, qi: u32, m: f32, l: f32) -> f32 {
+  sm[li] = m;
+  sl[li] = l;
+  workgroupBarrier();
+  var mx = NEG;
+  for (var t = 0u; t < KS; t++) { mx = max(mx, sm[qi * KS + t]); }
+  var tot = 0.0;
+  for (var t = 0u; t < KS; t++) { tot += sl[qi * KS + t] * exp(sm[qi * KS + t] - mx); }
+  return exp(m - mx) / tot;
+}
+
+// Puts channels c0 .. c0+RC-1 of every invocation's scaled acc in ks (row li, padded to RCP).
+fn stage_chunk(li: u32, c0: u32, f: f32, acc: ptr<function, array<f32, 64>>) {
+  workgroupBarrier();
+  for (var j = 0u; j < RC; j++) {
+    if (c0 + j < HD) { ks[li * RCP + j] = (*acc)[c0 + j] * f; }
+  }
+  workgroupBarrier();
+}
+
+// Channel c0 + j of query q2 of the workgroup: the sum of its KS staged partials.
+fn merged(q2: u32, j: u32) -> f32 {
+  var r = 0.0;
+  for (var t = 0u; t < KS; t++) { r += ks[(q2 * KS + t) * RCP + j]; }
+  return r;
+}
