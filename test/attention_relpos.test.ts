@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attentionRelPos, attentionRelPosKernel, setAttentionPath } from '../src/ops/attention_relpos.js';
-import { expectClose, newPlan, rand } from './helpers/gpu.js';
+import { describe, expect, it } from 'vitest';
+import { attentionRelPos, attentionRelPosKernel } from '../src/ops/attention_relpos.js';
+import { describeKernelPaths, newPlan, rand, expectClose } from './helpers/gpu.js';
 import { samQkvRef, samRelPosAttnRef } from './helpers/reference.js';
 
 // GPU fp32 against the float64 reference: every element within atol + rtol·|ref|.
@@ -55,36 +55,27 @@ function makeCase(n: number, c: Case) {
 // Every case runs on both kernels, whatever the adapter: 'tiled' (attention_relpos.wgsl, the
 // real-GPU kernel) and 'cpu' (attention_relpos_cpu.wgsl, what software adapters take; every case
 // here has d % 4 == 0).
-for (const path of ['tiled', 'cpu'] as const) {
-  describe(`attention path '${path}'`, () => {
-    beforeAll(() => {
-      setAttentionPath(path);
-    });
-    afterAll(() => {
-      setAttentionPath('auto');
-    });
-
-    describe('attention_relpos', () => {
-      for (const [n, c] of cases.entries()) {
-        it(`${name(c)} matches upstream window_partition + Attention(use_rel_pos) + window_unpartition (atol ${ATOL}, rtol ${RTOL})`, async () => {
-          const { C, T, L, qkv, bq, rh, rw, ref } = caseData(n, c);
-          const p = await newPlan();
-          expect(attentionRelPosKernel(p, c.d)).toBe(path);
-          const y = attentionRelPos(
-            p,
-            p.input('qkv', [c.B, T, 3 * C]),
-            p.input('bias', [3 * C]),
-            p.input('rh', [L, c.d]),
-            p.input('rw', [L, c.d]),
-            { heads: c.heads, size: c.S, window: c.ws },
-          );
-          p.output('y', y);
-          await p.build();
-          const out = await p.run({ qkv, bias: bq, rh, rw });
-          expectClose(out.y!, ref, ATOL, RTOL, name(c));
-          p.destroy();
-        });
-      }
-    });
+describeKernelPaths('attention', (path) => {
+  describe('attention_relpos', () => {
+    for (const [n, c] of cases.entries()) {
+      it(`${name(c)} matches upstream window_partition + Attention(use_rel_pos) + window_unpartition (atol ${ATOL}, rtol ${RTOL})`, async () => {
+        const { C, T, L, qkv, bq, rh, rw, ref } = caseData(n, c);
+        const p = await newPlan();
+        expect(attentionRelPosKernel(p, c.d)).toBe(path);
+        const y = attentionRelPos(
+          p,
+          p.input('qkv', [c.B, T, 3 * C]),
+          p.input('bias', [3 * C]),
+          p.input('rh', [L, c.d]),
+          p.input('rw', [L, c.d]),
+          { heads: c.heads, size: c.S, window: c.ws },
+        );
+        p.output('y', y);
+        await p.build();
+        const out = await p.run({ qkv, bias: bq, rh, rw });
+        expectClose(out.y!, ref, ATOL, RTOL, name(c));
+        p.destroy();
+      });
+    }
   });
-}
+});

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { convTranspose2x2, convTranspose2x2Kernel } from '../src/ops/conv_transpose.js';
-import { setGemmPath, tileRows, type Activation } from '../src/ops/matmul.js';
-import { expectClose, newPlan, rand } from './helpers/gpu.js';
+import { tileRows, type Activation } from '../src/ops/matmul.js';
+import { describeKernelPaths, newPlan, rand, expectClose } from './helpers/gpu.js';
 import { convTranspose2x2Ref, rmsRef } from './helpers/reference.js';
 
 // Tolerance: |gpu − ref| ≤ atol + rtol·|ref| with atol = 1e-5 · rms(ref) and rtol = 1e-4; data in [-1, 1].
@@ -43,43 +43,34 @@ async function runConvT(cases: Case[], expectKernel?: 'cpu' | 'tiled'): Promise<
 // Every case runs on both kernel families, whatever the adapter: 'tiled' (conv_transpose2x2.wgsl,
 // the real-GPU kernel) and 'cpu' (matmul_cpu.wgsl, what software adapters take; H·W % 4 != 0 falls
 // back to conv_transpose2x2.wgsl).
-for (const path of ['tiled', 'cpu'] as const) {
-  describe(`GEMM path '${path}'`, () => {
-    beforeAll(() => {
-      setGemmPath(path);
-    });
-    afterAll(() => {
-      setGemmPath('auto');
-    });
-
-    describe('convTranspose2x2', () => {
-      it('C=5 O=3 H=7 W=9 batch 2 (plain, gelu, no bias), tiles crossed in C, O and pixels, a bridge-like size, 32- and 64-row tiles', async () => {
-        const cases: Case[] = [
-          { x: [2, 5, 7, 9], O: 3 },
-          { x: [2, 5, 7, 9], O: 3, act: 'gelu' },
-          { x: [2, 5, 7, 9], O: 3, act: 'relu', bias: false },
-          { x: [2, 37, 9, 11], O: 19, act: 'gelu' },
-          // adapters_bridge first layer, reduced: 768 -> 256 on 16×16 is 1/4 of this in C.
-          { x: [1, 192, 16, 16], O: 256 },
-          // >= 256 tiles of 64×64: 64-row tiles
-          { x: [1, 3, 100, 70], O: 65, act: 'relu' },
-        ];
-        expect(cases.map((c) => tileRows(4 * c.O, c.x[2] * c.x[3], c.x[0]))).toEqual([32, 32, 32, 32, 32, 64]);
-        await runConvT(cases);
-      });
-    });
-
-    it('H·W % 4 == 0 (what the CPU kernel takes): odd C and O, batch 2, every epilogue, a bridge-like size, several row and column tiles', async () => {
-      await runConvT(
-        [
-          { x: [2, 5, 8, 7], O: 3 },
-          { x: [2, 5, 6, 2], O: 3, act: 'gelu' },
-          { x: [2, 37, 4, 9], O: 19, act: 'relu', bias: false },
-          { x: [1, 192, 16, 16], O: 65, act: 'gelu' },
-          { x: [1, 3, 20, 30], O: 40, act: 'relu' },
-        ],
-        path,
-      );
+describeKernelPaths('gemm', (path) => {
+  describe('convTranspose2x2', () => {
+    it('C=5 O=3 H=7 W=9 batch 2 (plain, gelu, no bias), tiles crossed in C, O and pixels, a bridge-like size, 32- and 64-row tiles', async () => {
+      const cases: Case[] = [
+        { x: [2, 5, 7, 9], O: 3 },
+        { x: [2, 5, 7, 9], O: 3, act: 'gelu' },
+        { x: [2, 5, 7, 9], O: 3, act: 'relu', bias: false },
+        { x: [2, 37, 9, 11], O: 19, act: 'gelu' },
+        // adapters_bridge first layer, reduced: 768 -> 256 on 16×16 is 1/4 of this in C.
+        { x: [1, 192, 16, 16], O: 256 },
+        // >= 256 tiles of 64×64: 64-row tiles
+        { x: [1, 3, 100, 70], O: 65, act: 'relu' },
+      ];
+      expect(cases.map((c) => tileRows(4 * c.O, c.x[2] * c.x[3], c.x[0]))).toEqual([32, 32, 32, 32, 32, 64]);
+      await runConvT(cases);
     });
   });
-}
+
+  it('H·W % 4 == 0 (what the CPU kernel takes): odd C and O, batch 2, every epilogue, a bridge-like size, several row and column tiles', async () => {
+    await runConvT(
+      [
+        { x: [2, 5, 8, 7], O: 3 },
+        { x: [2, 5, 6, 2], O: 3, act: 'gelu' },
+        { x: [2, 37, 4, 9], O: 19, act: 'relu', bias: false },
+        { x: [1, 192, 16, 16], O: 65, act: 'gelu' },
+        { x: [1, 3, 20, 30], O: 40, act: 'relu' },
+      ],
+      path,
+    );
+  });
+});

@@ -8,7 +8,7 @@
 //   5e-3 of the reference (the bound of the fp16-weight-file test), masks equal where
 //   |ref logit| > 1e-2, and the weights' GPU bytes smaller by half of the ViT linears' bytes.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Plan } from '../src/gpu/plan.js';
 import { recordEncoder } from '../src/model/encoder.js';
 import { modelKeys } from '../src/model/keys.js';
@@ -16,11 +16,12 @@ import { syntheticWeights } from '../src/model/providers.js';
 import type { PromptSet } from '../src/model/prompts.js';
 import { SamUnet } from '../src/model/sam_unet.js';
 import { F16_MAX, halfPrecisionKey, toF16Words, WeightError, type Precision, type Variant, type WeightProvider } from '../src/model/weights.js';
-import { f16Weight, gemmKernel, linear, setGemmPath, tileRows, type Activation } from '../src/ops/matmul.js';
+import { setKernelPath } from '../src/ops/kernel_path.js';
+import { f16Weight, gemmKernel, linear, tileRows, type Activation } from '../src/ops/matmul.js';
 import { f16ArrayToF32 } from '../src/safetensors/half.js';
 import { fileSource } from '../src/safetensors/node.js';
 import { SafetensorsFile } from '../src/safetensors/read.js';
-import { expectClose, maxAbsDiff, newPlan, rand, testGpu } from './helpers/gpu.js';
+import { describeKernelPaths, maxAbsDiff, newPlan, rand, testGpu, expectClose } from './helpers/gpu.js';
 import { linearRef, rmsRef } from './helpers/reference.js';
 import { describeShared, goldenCases, goldenPath, itShared } from './helpers/shared.js';
 
@@ -139,38 +140,29 @@ async function runF16Linear(cases: Case[], path: 'tiled' | 'cpu'): Promise<void>
   p.destroy();
 }
 
-for (const path of ['tiled', 'cpu'] as const) {
-  describe(`f16-weight GEMM, path '${path}'`, () => {
-    beforeAll(() => {
-      setGemmPath(path);
-    });
-    afterAll(() => {
-      setGemmPath('auto');
-    });
-
-    it('awkward shapes: 7x17x5, 65x768x130, 1x772x17, [2, 3, 7]x36x70, 33x20x129, every epilogue', async () => {
-      await runF16Linear([
-        { lead: [7], K: 17, N: 5, act: 'gelu', bias: true, residual: true },
-        { lead: [7], K: 17, N: 5, act: 'none', bias: false, residual: false },
-        { lead: [65], K: 768, N: 130, act: 'gelu', bias: true, residual: false },
-        { lead: [65], K: 768, N: 130, act: 'relu', bias: false, residual: true },
-        { lead: [1], K: 772, N: 17, act: 'none', bias: true, residual: true },
-        { lead: [2, 3, 7], K: 36, N: 70, act: 'gelu', bias: true, residual: true },
-        { lead: [33], K: 20, N: 129, act: 'none', bias: true, residual: false },
-        { lead: [5], K: 3, N: 9, act: 'relu', bias: true, residual: false }, // odd weight count (27 halves)
-      ], path);
-    });
-
-    it('model sizes: 256x768x2304 + bias (qkv), 64x3072x768 + bias + residual (lin2), 1100x12x1100 gelu (64-row tiles)', async () => {
-      expect([tileRows(256, 2304), tileRows(1100, 1100)]).toEqual([32, 64]);
-      await runF16Linear([
-        { lead: [256], K: 768, N: 2304, act: 'none', bias: true, residual: false },
-        { lead: [64], K: 3072, N: 768, act: 'none', bias: true, residual: true },
-        { lead: [1100], K: 12, N: 1100, act: 'gelu', bias: true, residual: false },
-      ], path);
-    });
+describeKernelPaths('gemm', (path) => {
+  it('awkward shapes: 7x17x5, 65x768x130, 1x772x17, [2, 3, 7]x36x70, 33x20x129, every epilogue', async () => {
+    await runF16Linear([
+      { lead: [7], K: 17, N: 5, act: 'gelu', bias: true, residual: true },
+      { lead: [7], K: 17, N: 5, act: 'none', bias: false, residual: false },
+      { lead: [65], K: 768, N: 130, act: 'gelu', bias: true, residual: false },
+      { lead: [65], K: 768, N: 130, act: 'relu', bias: false, residual: true },
+      { lead: [1], K: 772, N: 17, act: 'none', bias: true, residual: true },
+      { lead: [2, 3, 7], K: 36, N: 70, act: 'gelu', bias: true, residual: true },
+      { lead: [33], K: 20, N: 129, act: 'none', bias: true, residual: false },
+      { lead: [5], K: 3, N: 9, act: 'relu', bias: true, residual: false }, // odd weight count (27 halves)
+    ], path);
   });
-}
+
+  it('model sizes: 256x768x2304 + bias (qkv), 64x3072x768 + bias + residual (lin2), 1100x12x1100 gelu (64-row tiles)', async () => {
+    expect([tileRows(256, 2304), tileRows(1100, 1100)]).toEqual([32, 64]);
+    await runF16Linear([
+      { lead: [256], K: 768, N: 2304, act: 'none', bias: true, residual: false },
+      { lead: [64], K: 3072, N: 768, act: 'none', bias: true, residual: true },
+      { lead: [1100], K: 12, N: 1100, act: 'gelu', bias: true, residual: false },
+    ], path);
+  });
+});
 
 it('linear() rejects an F16Weight whose shape or word count does not fit', async () => {
   const p = await newPlan('f16-shapes');
@@ -317,13 +309,13 @@ describeShared('precision f16: the whole model on the golden cases', () => {
       const gpu = await testGpu();
       const m = await model('res50', 'f16');
       const { image, refEmb } = await readGolden(tiledCase.name, ['input.image', 'image_embeddings'], null);
-      const prev = setGemmPath('tiled');
+      const prev = setKernelPath('gemm', 'tiled');
       const spy = vi.spyOn(Plan.prototype, 'dispatch');
       let enc: Plan;
       try {
         enc = recordEncoder(gpu, m.weights);
       } finally {
-        setGemmPath(prev);
+        setKernelPath('gemm', prev);
       }
       const shaders = spy.mock.calls.map(([d]) => d.shader);
       spy.mockRestore();

@@ -1,8 +1,8 @@
 // Permutations, channels-last zero padding and SAM's window partition / merge, against float64
 // references. Layout ops move values only: every comparison is exact (atol 0, rtol 0).
 import { describe, expect, it } from 'vitest';
-import { padHW, permute, setLayoutPath, simplifyPermutation, transposeKernel, windowPartition, windowUnpartition } from '../src/ops/layout.js';
-import { expectClose, newPlan, rand } from './helpers/gpu.js';
+import { padHW, permute, simplifyPermutation, transposeKernel, windowPartition, windowUnpartition } from '../src/ops/layout.js';
+import { describeKernelPaths, expectClose, newPlan, rand } from './helpers/gpu.js';
 import { padHWRef, permuteRef, windowPartitionRef, windowUnpartitionRef } from './helpers/reference.js';
 
 describe('permute', () => {
@@ -33,9 +33,8 @@ describe('permute', () => {
   ];
   // Both variants of the tiled transpose (innermost dim moves), whatever the adapter: 'tiled'
   // (workgroup-memory tiles, the real-GPU path) and 'cpu' (what software adapters take).
-  for (const path of ['tiled', 'cpu'] as const) it(`matches the reference exactly (transpose path '${path}')`, async () => {
-    const prev = setLayoutPath(path);
-    try {
+  describeKernelPaths('layout', (path) => {
+    it('matches the reference exactly', async () => {
       const p = await newPlan();
       expect(transposeKernel(p)).toBe(path);
       const data = cases.map(([shape, perm], i) => {
@@ -57,9 +56,7 @@ describe('permute', () => {
       expectClose(out.rt!, rtv, 0, 0, 'NCHW -> NHWC -> NCHW');
       expect(() => permute(p, rt, [0, 1, 1, 3])).toThrow();
       p.destroy();
-    } finally {
-      setLayoutPath(prev);
-    }
+    });
   });
 });
 

@@ -3,8 +3,7 @@
 // Tolerance: atol 1e-5 · rms(ref), rtol 1e-4 (the GEMM tests' bound; the fold only reassociates sums).
 import { describe, expect, it } from 'vitest';
 import { maskHead } from '../src/ops/mask_head.js';
-import { setGemmPath } from '../src/ops/matmul.js';
-import { expectClose, maxAbsDiff, newPlan, rand } from './helpers/gpu.js';
+import { describeKernelPaths, expectClose, maxAbsDiff, newPlan, rand } from './helpers/gpu.js';
 import { conv2dRef, rmsRef } from './helpers/reference.js';
 
 function maskHeadRef(f: Float32Array, h: Float32Array, w3: Float32Array, b3: Float32Array, msf: Float32Array, [N, Cf, H, W]: number[], Ch: number): Float64Array {
@@ -29,38 +28,34 @@ describe('maskHead', () => {
     [[1, 3, 1, 4], 1],
     [[4, 1, 7, 8], 3],
   ];
-  for (const path of ['tiled', 'cpu'] as const) {
-    it(`matches the unfolded conv + product (weff GEMM path '${path}')`, async () => {
-      const prev = setGemmPath(path);
-      try {
-        const p = await newPlan();
-        const data = cases.map(([shape, Ch], i) => {
-          const [N, Cf, H, W] = shape as [number, number, number, number];
-          const t = {
-            f: rand(N * Cf * H * W, 10 + i, -2, 2), h: rand(N * Ch, 20 + i, -1, 1), w3: rand(Ch * Cf * 9, 30 + i, -0.2, 0.2),
-            b3: rand(Ch, 40 + i, -1, 1), msf: rand(Ch * H * W, 50 + i, -1, 1),
-          };
-          const inp = (k: keyof typeof t, s: number[]) => p.input(`${k}${i}`, s);
-          p.output(`low${i}`, maskHead(p, inp('f', shape), inp('h', [N, Ch]), inp('w3', [Ch, Cf, 3, 3]), inp('b3', [Ch]), inp('msf', [1, Ch, H, W])));
-          return t;
-        });
-        await p.build();
-        const feeds: Record<string, Float32Array> = {};
-        data.forEach((t, i) => Object.entries(t).forEach(([k, v]) => (feeds[`${k}${i}`] = v)));
-        const out = await p.run(feeds);
-        cases.forEach(([shape, Ch], i) => {
-          const t = data[i]!;
-          const ref = maskHeadRef(t.f, t.h, t.w3, t.b3, t.msf, shape, Ch);
-          const got = out[`low${i}`]!;
-          console.log(`[maskHead] [${shape}] Ch ${Ch} (${path}): max |diff| ${maxAbsDiff(got, ref).maxAbs.toExponential(2)}, rms(ref) ${rmsRef(ref).toFixed(2)}`);
-          expectClose(got, ref, 1e-5 * rmsRef(ref), 1e-4, `maskHead [${shape}] Ch ${Ch}`);
-        });
-        p.destroy();
-      } finally {
-        setGemmPath(prev);
-      }
+  // The weff product on both GEMM paths.
+  describeKernelPaths('gemm', (path) => {
+    it('matches the unfolded conv + product', async () => {
+      const p = await newPlan();
+      const data = cases.map(([shape, Ch], i) => {
+        const [N, Cf, H, W] = shape as [number, number, number, number];
+        const t = {
+          f: rand(N * Cf * H * W, 10 + i, -2, 2), h: rand(N * Ch, 20 + i, -1, 1), w3: rand(Ch * Cf * 9, 30 + i, -0.2, 0.2),
+          b3: rand(Ch, 40 + i, -1, 1), msf: rand(Ch * H * W, 50 + i, -1, 1),
+        };
+        const inp = (k: keyof typeof t, s: number[]) => p.input(`${k}${i}`, s);
+        p.output(`low${i}`, maskHead(p, inp('f', shape), inp('h', [N, Ch]), inp('w3', [Ch, Cf, 3, 3]), inp('b3', [Ch]), inp('msf', [1, Ch, H, W])));
+        return t;
+      });
+      await p.build();
+      const feeds: Record<string, Float32Array> = {};
+      data.forEach((t, i) => Object.entries(t).forEach(([k, v]) => (feeds[`${k}${i}`] = v)));
+      const out = await p.run(feeds);
+      cases.forEach(([shape, Ch], i) => {
+        const t = data[i]!;
+        const ref = maskHeadRef(t.f, t.h, t.w3, t.b3, t.msf, shape, Ch);
+        const got = out[`low${i}`]!;
+        console.log(`[maskHead] [${shape}] Ch ${Ch} (${path}): max |diff| ${maxAbsDiff(got, ref).maxAbs.toExponential(2)}, rms(ref) ${rmsRef(ref).toFixed(2)}`);
+        expectClose(got, ref, 1e-5 * rmsRef(ref), 1e-4, `maskHead [${shape}] Ch ${Ch}`);
+      });
+      p.destroy();
     });
-  }
+  });
 
   it('rejects mismatched shapes and a width that is not a multiple of 4, naming them', async () => {
     const p = await newPlan();

@@ -4,6 +4,7 @@
 // padding / partition / unpartition.
 import { ceilDiv, f32bits, grid, type Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
+import { useSoftwareKernel } from './kernel_path.js';
 
 /** Real queries per workgroup in the shader (attention_relpos.wgsl; attention_relpos_cpu.wgsl: 128). */
 const QPW = 16;
@@ -11,22 +12,6 @@ const QPW_CPU = 128;
 
 /** Largest window side the shader's workgroup arrays hold. */
 const WSMAX = 32;
-
-/**
- * Which kernel attentionRelPos records: 'auto' (default) attention_relpos_cpu.wgsl on a software
- * adapter (`p.gpu.info.isSoftware`) when d % 4 == 0, else attention_relpos.wgsl (the real-GPU
- * kernel); 'tiled' always attention_relpos.wgsl; 'cpu' attention_relpos_cpu.wgsl whenever d % 4 == 0.
- * For tests and benchmarks; read when the op is recorded.
- */
-export type AttentionPath = 'auto' | 'tiled' | 'cpu';
-let attentionPath: AttentionPath = 'auto';
-
-/** Sets the kernel choice (see AttentionPath) and returns the previous setting. */
-export function setAttentionPath(path: AttentionPath): AttentionPath {
-  const prev = attentionPath;
-  attentionPath = path;
-  return prev;
-}
 
 export interface AttentionRelPosOptions {
   heads: number;
@@ -37,9 +22,12 @@ export interface AttentionRelPosOptions {
   label?: string;
 }
 
-/** The kernel attentionRelPos records on `p` now for head dim d: 'cpu' (attention_relpos_cpu.wgsl) or 'tiled'. */
+/**
+ * The kernel attentionRelPos records on `p` now for head dim d: 'cpu' (attention_relpos_cpu.wgsl, on a
+ * software adapter when d % 4 == 0; see kernel_path.ts) or 'tiled' (attention_relpos.wgsl).
+ */
 export function attentionRelPosKernel(p: Plan, d: number): 'cpu' | 'tiled' {
-  return d % 4 === 0 && (attentionPath === 'cpu' || (attentionPath === 'auto' && p.gpu.info.isSoftware)) ? 'cpu' : 'tiled';
+  return d % 4 === 0 && useSoftwareKernel(p, 'attention') ? 'cpu' : 'tiled';
 }
 
 /**

@@ -3,7 +3,8 @@
 // (shaders/conv2d_im2col.wgsl).
 import { ceilDiv, type Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
-import { ACT_CODE, cpuGemm, tileRows, useCpuGemm, type Activation } from './matmul.js';
+import { useSoftwareKernel } from './kernel_path.js';
+import { ACT_CODE, cpuGemm, tileRows, type Activation } from './matmul.js';
 
 const TILE = 64;
 /** vec4s of the im2col matrix one invocation of conv2d_im2col.wgsl writes (its KV). */
@@ -22,7 +23,7 @@ export function conv2dKernel(
 ): 'cpu-1x1' | 'cpu-im2col' | 'tiled' {
   const K = C * kh * kw;
   const K4 = Math.ceil(K / 4) * 4;
-  if (!useCpuGemm(p) || Math.ceil(NP / 16) > 65535 || (K4 / 4) * batch > 65535) return 'tiled';
+  if (!useSoftwareKernel(p, 'gemm') || Math.ceil(NP / 16) > 65535 || (K4 / 4) * batch > 65535) return 'tiled';
   if (kh === 1 && kw === 1 && stride === 1 && pad === 0 && NP % 4 === 0 && K % 4 === 0) return 'cpu-1x1';
   // The im2col matrix must fit one storage binding.
   const lim = p.device.limits;

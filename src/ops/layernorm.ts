@@ -4,29 +4,15 @@
 // (layernorm_cpu.wgsl, layernorm2d_cpu.wgsl) where its vec4 alignment holds.
 import { ceilDiv, f32bits, grid, type Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
+import { useSoftwareKernel } from './kernel_path.js';
 
 /**
- * Which LayerNorm kernels layerNorm / layerNorm2d record:
- *  - 'auto' (default): the one-invocation-per-row (per-4-pixels) kernels on a software adapter
- *    (`p.gpu.info.isSoftware`) where C % 4 == 0 (H·W % 4 == 0), else the workgroup-reduction
- *    kernels, which are the path for real GPUs;
- *  - 'tiled': the workgroup-reduction kernels everywhere;
- *  - 'cpu': the software kernels wherever their alignment holds, on any adapter.
- * For tests and benchmarks; the choice is read when an op is recorded.
+ * The kernels a LayerNorm recorded on `p` now takes: 'cpu' (one invocation per row / per 4 pixels, on
+ * a software adapter when `aligned`: C % 4 == 0, H·W % 4 == 0 for 2d; see kernel_path.ts) or 'tiled'
+ * (workgroup reductions, the real-GPU kernels).
  */
-export type NormPath = 'auto' | 'tiled' | 'cpu';
-let normPath: NormPath = 'auto';
-
-/** Sets the LayerNorm kernel family (see NormPath) and returns the previous setting. */
-export function setNormPath(path: NormPath): NormPath {
-  const prev = normPath;
-  normPath = path;
-  return prev;
-}
-
-/** The kernel family a LayerNorm recorded on `p` now takes; `aligned`: C % 4 == 0 (H·W % 4 == 0 for 2d). */
 export function normKernel(p: Plan, aligned: boolean): 'cpu' | 'tiled' {
-  return aligned && (normPath === 'cpu' || (normPath === 'auto' && p.gpu.info.isSoftware)) ? 'cpu' : 'tiled';
+  return aligned && useSoftwareKernel(p, 'norm') ? 'cpu' : 'tiled';
 }
 
 /** Lanes per row for a row-per-segment reduction: a power of two in 32..256, about the row length. */

@@ -3,6 +3,7 @@
 // window partition / merge of SAM's windowed attention (shaders/layout_window.wgsl).
 import { ceilDiv, grid, type Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
+import { useSoftwareKernel } from './kernel_path.js';
 
 /**
  * The same permutation on fewer dims: size-1 dims dropped, and input dims that stay adjacent and in
@@ -33,23 +34,11 @@ export function simplifyPermutation(shape: readonly number[], perm: readonly num
 }
 
 /**
- * Which variant of layout_transpose.wgsl permute records: 'auto' (default) the barrier-free copy
- * on a software adapter (`p.gpu.info.isSoftware`), the workgroup-memory tiles (the real-GPU path)
- * elsewhere; 'tiled' / 'cpu' force one, for tests and benchmarks. Read when an op is recorded.
+ * The layout_transpose.wgsl variant a permute recorded on `p` now takes: 'cpu' (no workgroup memory,
+ * on a software adapter; see kernel_path.ts) or 'tiled' (workgroup-memory tiles, the real-GPU path).
  */
-export type LayoutPath = 'auto' | 'tiled' | 'cpu';
-let layoutPath: LayoutPath = 'auto';
-
-/** Sets the transpose variant (see LayoutPath) and returns the previous setting. */
-export function setLayoutPath(path: LayoutPath): LayoutPath {
-  const prev = layoutPath;
-  layoutPath = path;
-  return prev;
-}
-
-/** The layout_transpose.wgsl variant a permute recorded on `p` now takes. */
 export function transposeKernel(p: Plan): 'cpu' | 'tiled' {
-  return layoutPath === 'cpu' || (layoutPath === 'auto' && p.gpu.info.isSoftware) ? 'cpu' : 'tiled';
+  return useSoftwareKernel(p, 'layout') ? 'cpu' : 'tiled';
 }
 
 /** x.permute(perm) made contiguous; rank ≤ 6. */

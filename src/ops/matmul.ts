@@ -4,6 +4,7 @@
 // matmul_f16w.wgsl / matmul_cpu_f16w.wgsl, converting each value to f32 and accumulating in f32.
 import { ceilDiv, type Plan } from '../gpu/plan.js';
 import { expectShape, Tensor } from '../gpu/tensor.js';
+import { useSoftwareKernel } from './kernel_path.js';
 
 export type Activation = 'none' | 'relu' | 'gelu';
 export const ACT_CODE: Readonly<Record<Activation, number>> = { none: 0, relu: 1, gelu: 2 };
@@ -20,30 +21,6 @@ const TILE = 64;
  */
 export function tileRows(M: number, N: number, batch = 1): 64 | 32 {
   return ceilDiv(M, 64) * ceilDiv(N, TILE) * batch < 256 ? 32 : 64;
-}
-
-/**
- * Which GEMM kernel family matmul / linear / conv2d / convTranspose2x2 record:
- *  - 'auto' (default): matmul_cpu.wgsl on a software adapter (`p.gpu.info.isSoftware`) wherever its
- *    alignment rules hold, else the shared-tile kernels (matmul.wgsl, conv2d.wgsl,
- *    conv_transpose2x2.wgsl), which are the path for real GPUs;
- *  - 'tiled': the shared-tile kernels everywhere;
- *  - 'cpu': matmul_cpu.wgsl wherever its alignment rules hold, on any adapter.
- * For tests and benchmarks (both paths on one machine); the choice is read when an op is recorded.
- */
-export type GemmPath = 'auto' | 'tiled' | 'cpu';
-let gemmPath: GemmPath = 'auto';
-
-/** Sets the GEMM kernel family (see GemmPath) and returns the previous setting. */
-export function setGemmPath(path: GemmPath): GemmPath {
-  const prev = gemmPath;
-  gemmPath = path;
-  return prev;
-}
-
-/** Whether ops recorded on `p` now take the CPU-shaped GEMM (where its alignment rules hold). */
-export function useCpuGemm(p: Plan): boolean {
-  return gemmPath === 'cpu' || (gemmPath === 'auto' && p.gpu.info.isSoftware);
 }
 
 /**
@@ -154,7 +131,7 @@ interface Gemm extends GemmOperands {
 
 /** The kernel linear / matmul record on `p` now for this GEMM: matmul_cpu.wgsl ('cpu') or matmul.wgsl ('tiled'). */
 export function gemmKernel(p: Plan, M: number, N: number, K: number, transB: boolean): 'cpu' | 'tiled' {
-  return useCpuGemm(p) && cpuGemmFits(M, N, K, false, !transB) ? 'cpu' : 'tiled';
+  return useSoftwareKernel(p, 'gemm') && cpuGemmFits(M, N, K, false, !transB) ? 'cpu' : 'tiled';
 }
 
 function gemm(p: Plan, g: Gemm): void {

@@ -1,7 +1,8 @@
 // Shared test helpers: one device per test file, seeded random data, tolerance checks.
-import { expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { requestGpu, type Gpu } from '../../src/gpu/device.js';
 import { Plan } from '../../src/gpu/plan.js';
+import { setKernelPath, type KernelFamily, type KernelPath } from '../../src/ops/kernel_path.js';
 
 let gpuPromise: Promise<Gpu> | null = null;
 let announced = false;
@@ -20,6 +21,26 @@ export async function testGpu(): Promise<Gpu> {
 /** A fresh plan on the test device. */
 export async function newPlan(label = 'test'): Promise<Plan> {
   return new Plan(await testGpu(), label);
+}
+
+/**
+ * One describe block per path of a kernel family, whatever the adapter: 'tiled' (the real-GPU
+ * kernel), then 'cpu' (the software-adapter variant), with the path set while its tests run and the
+ * previous setting restored after.
+ */
+export function describeKernelPaths(family: KernelFamily, body: (path: 'tiled' | 'cpu') => void): void {
+  for (const path of ['tiled', 'cpu'] as const) {
+    describe(`${family} path '${path}'`, () => {
+      let prev: KernelPath = 'auto';
+      beforeAll(() => {
+        prev = setKernelPath(family, path);
+      });
+      afterAll(() => {
+        setKernelPath(family, prev);
+      });
+      body(path);
+    });
+  }
 }
 
 /** Deterministic uniform values in [lo, hi). */
