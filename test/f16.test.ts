@@ -2,7 +2,8 @@
 // the GPU, read by matmul_f16w.wgsl (tiled) and matmul_cpu_f16w.wgsl (software adapters).
 // - toF16Words: round to nearest even, subnormals, overflow as an error naming the tensor, packing.
 // - linear() with an F16Weight on both GEMM paths against a float64 reference that uses the same
-//   f16-rounded weights: only the f32 accumulation differs, so the tolerance is matmul.test.ts's.
+//   f16-rounded weights: only the f32 accumulation differs, so the tolerance is the GEMM tests' one
+//   (runLinear, helpers/linear.ts).
 // - The whole model with precision 'f16' on every golden case (and precision 'f32' for comparison),
 //   on a device that was not given shader-f16 (the kernels do not need it): low_res_logits within
 //   5e-3 of the reference (the bound of the fp16-weight-file test), masks equal where
@@ -17,21 +18,12 @@ import type { PromptSet } from '../src/model/prompts.js';
 import { SamUnet } from '../src/model/sam_unet.js';
 import { F16_MAX, halfPrecisionKey, toF16Words, WeightError, type Precision, type Variant, type WeightProvider } from '../src/model/weights.js';
 import { setKernelPath } from '../src/ops/kernel_path.js';
-import { f16Weight, gemmKernel, linear, tileRows, type Activation } from '../src/ops/matmul.js';
-import { f16ArrayToF32 } from '../src/safetensors/half.js';
+import { f16Weight, linear, tileRows } from '../src/ops/matmul.js';
 import { fileSource } from '../src/safetensors/node.js';
 import { SafetensorsFile } from '../src/safetensors/read.js';
-import { describeKernelPaths, maxAbsDiff, newPlan, rand, testGpu, expectClose } from './helpers/gpu.js';
-import { linearRef, rmsRef } from './helpers/reference.js';
+import { describeKernelPaths, maxAbsDiff, newPlan, rand, testGpu } from './helpers/gpu.js';
+import { runLinear, unpackWords } from './helpers/linear.js';
 import { describeShared, goldenCases, goldenPath, itShared } from './helpers/shared.js';
-
-// matmul.test.ts's tolerance: |gpu − ref| ≤ atol + rtol·|ref|, atol = 1e-5 · rms(ref), rtol = 1e-4.
-const RTOL = 1e-4;
-const ATOL_REL = 1e-5;
-const check = (got: Float32Array, ref: Float64Array, what: string) => expectClose(got, ref, ATOL_REL * rmsRef(ref), RTOL, what);
-
-/** The f32 values of packed binary16 words (the first n elements). */
-const unpackWords = (words: Uint32Array, n: number) => f16ArrayToF32(new Uint16Array(words.buffer, 0, n));
 
 describe('toF16Words (CPU conversion f32 → binary16)', () => {
   it('rounds to nearest even, keeps subnormals, packs element 2i in the low half of word i', () => {
@@ -92,57 +84,9 @@ describe('toF16Words (CPU conversion f32 → binary16)', () => {
   });
 });
 
-interface Case {
-  lead: number[];
-  K: number;
-  N: number;
-  act: Activation;
-  bias: boolean;
-  residual: boolean;
-}
-
-/** Records every case into one plan (weights as F16Weights), runs it once, checks against linearRef on the rounded weights. */
-async function runF16Linear(cases: Case[], path: 'tiled' | 'cpu'): Promise<void> {
-  const p = await newPlan('linear-f16');
-  const spy = vi.spyOn(p, 'dispatch');
-  const data: Record<string, Float32Array> = {};
-  const rounded: Float32Array[] = [];
-  cases.forEach((c, i) => {
-    const M = c.lead.reduce((a, b) => a * b, 1);
-    // The CPU kernel takes K % 4 == 0; other shapes fall back to the tiled one (as for f32).
-    expect(gemmKernel(p, M, c.N, c.K, true), `[${c.lead}, ${c.K}] -> ${c.N}`).toBe(path === 'cpu' && c.K % 4 === 0 ? 'cpu' : 'tiled');
-    const x = p.input(`x${i}`, [...c.lead, c.K]);
-    const nw = c.N * c.K;
-    const words = p.input(`w${i}`, [Math.ceil(nw / 2)]);
-    const b = c.bias ? p.input(`b${i}`, [c.N]) : null;
-    const r = c.residual ? p.input(`r${i}`, [...c.lead, c.N]) : undefined;
-    p.output(`y${i}`, linear(p, x, f16Weight(words, [c.N, c.K]), b, { act: c.act, residual: r, label: `linear${i}` }));
-    data[`x${i}`] = rand(M * c.K, 10 * i + 1);
-    // Weights at the ViT's scale (±1/sqrt(K)) with a few subnormal-range values mixed in.
-    const w = rand(nw, 10 * i + 2, -1 / Math.sqrt(c.K), 1 / Math.sqrt(c.K));
-    for (let j = 0; j < nw; j += 97) w[j] = w[j]! * 2 ** -18;
-    const packed = toF16Words(`w${i}`, w);
-    rounded.push(unpackWords(packed, nw));
-    data[`w${i}`] = new Float32Array(packed.buffer); // the words' bytes, as the plan uploads them
-    if (b) data[`b${i}`] = rand(c.N, 10 * i + 3);
-    if (r) data[`r${i}`] = rand(M * c.N, 10 * i + 4);
-  });
-  const shaders = spy.mock.calls.map(([d]) => d.shader);
-  spy.mockRestore();
-  expect(shaders.every((s) => s === 'matmul_f16w' || s === 'matmul_cpu_f16w'), shaders.join()).toBe(true);
-  await p.build();
-  const out = await p.run(data);
-  cases.forEach((c, i) => {
-    const M = c.lead.reduce((a, b) => a * b, 1);
-    const ref = linearRef(data[`x${i}`]!, rounded[i]!, data[`b${i}`] ?? null, M, c.N, c.K, c.act, data[`r${i}`] ?? null);
-    check(out[`y${i}`]!, ref, `f16 linear [${c.lead}, ${c.K}] -> ${c.N} act=${c.act} bias=${c.bias} residual=${c.residual} (${path})`);
-  });
-  p.destroy();
-}
-
 describeKernelPaths('gemm', (path) => {
   it('awkward shapes: 7x17x5, 65x768x130, 1x772x17, [2, 3, 7]x36x70, 33x20x129, every epilogue', async () => {
-    await runF16Linear([
+    await runLinear([
       { lead: [7], K: 17, N: 5, act: 'gelu', bias: true, residual: true },
       { lead: [7], K: 17, N: 5, act: 'none', bias: false, residual: false },
       { lead: [65], K: 768, N: 130, act: 'gelu', bias: true, residual: false },
@@ -151,16 +95,16 @@ describeKernelPaths('gemm', (path) => {
       { lead: [2, 3, 7], K: 36, N: 70, act: 'gelu', bias: true, residual: true },
       { lead: [33], K: 20, N: 129, act: 'none', bias: true, residual: false },
       { lead: [5], K: 3, N: 9, act: 'relu', bias: true, residual: false }, // odd weight count (27 halves)
-    ], path);
+    ], { path, f16: true });
   });
 
   it('model sizes: 256x768x2304 + bias (qkv), 64x3072x768 + bias + residual (lin2), 1100x12x1100 gelu (64-row tiles)', async () => {
     expect([tileRows(256, 2304), tileRows(1100, 1100)]).toEqual([32, 64]);
-    await runF16Linear([
+    await runLinear([
       { lead: [256], K: 768, N: 2304, act: 'none', bias: true, residual: false },
       { lead: [64], K: 3072, N: 768, act: 'none', bias: true, residual: true },
       { lead: [1100], K: 12, N: 1100, act: 'gelu', bias: true, residual: false },
-    ], path);
+    ], { path, f16: true });
   });
 });
 

@@ -1,54 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { gemmKernel, linear, matmul, tileRows, type Activation } from '../src/ops/matmul.js';
-import { describeKernelPaths, newPlan, rand, expectClose } from './helpers/gpu.js';
-import { linearRef, matmulRef, rmsRef } from './helpers/reference.js';
+import { gemmKernel, matmul, tileRows, type Activation } from '../src/ops/matmul.js';
+import { describeKernelPaths, newPlan, rand } from './helpers/gpu.js';
+import { checkGemm, runLinear, type LinearCase } from './helpers/linear.js';
+import { matmulRef } from './helpers/reference.js';
 
-// Tolerance: |gpu − ref| ≤ atol + rtol·|ref| with atol = 1e-5 · rms(ref) (the typical magnitude of
-// the output) and rtol = 1e-4; data uniform in [-1, 1].
-const RTOL = 1e-4;
-const ATOL_REL = 1e-5;
-const check = (got: Float32Array, ref: Float64Array, what: string) => expectClose(got, ref, ATOL_REL * rmsRef(ref), RTOL, what);
-
-interface LinearCase {
-  lead: number[];
-  K: number;
-  N: number;
-  act: Activation;
-  bias: boolean;
-  residual: boolean;
-}
-
-/** Records every case into one plan, runs it once and checks each output against linearRef. */
-async function runLinear(cases: LinearCase[], expectKernel?: 'cpu' | 'tiled'): Promise<void> {
-  const p = await newPlan('linear');
-  if (expectKernel) {
-    for (const c of cases) {
-      const M = c.lead.reduce((a, b) => a * b, 1);
-      expect(gemmKernel(p, M, c.N, c.K, true), `linear [${c.lead}, ${c.K}] -> ${c.N}`).toBe(expectKernel);
-    }
-  }
-  const data: Record<string, Float32Array> = {};
-  cases.forEach((c, i) => {
-    const M = c.lead.reduce((a, b) => a * b, 1);
-    const x = p.input(`x${i}`, [...c.lead, c.K]);
-    const w = p.input(`w${i}`, [c.N, c.K]);
-    const b = c.bias ? p.input(`b${i}`, [c.N]) : null;
-    const r = c.residual ? p.input(`r${i}`, [...c.lead, c.N]) : undefined;
-    p.output(`y${i}`, linear(p, x, w, b, { act: c.act, residual: r, label: `linear${i}` }));
-    data[`x${i}`] = rand(M * c.K, 10 * i + 1);
-    data[`w${i}`] = rand(c.N * c.K, 10 * i + 2);
-    if (b) data[`b${i}`] = rand(c.N, 10 * i + 3);
-    if (r) data[`r${i}`] = rand(M * c.N, 10 * i + 4);
-  });
-  await p.build();
-  const out = await p.run(data);
-  cases.forEach((c, i) => {
-    const M = c.lead.reduce((a, b) => a * b, 1);
-    const ref = linearRef(data[`x${i}`]!, data[`w${i}`]!, data[`b${i}`] ?? null, M, c.N, c.K, c.act, data[`r${i}`] ?? null);
-    check(out[`y${i}`]!, ref, `linear [${c.lead}, ${c.K}] -> ${c.N} act=${c.act} bias=${c.bias} residual=${c.residual}`);
-  });
-  p.destroy();
-}
+// Tolerance: checkGemm (helpers/linear.ts): atol = 1e-5 · rms(ref), rtol = 1e-4; data uniform in [-1, 1].
 
 // Every case runs on both GEMM kernel families, whatever the adapter: 'tiled' (matmul.wgsl, the
 // real-GPU kernel) and 'cpu' (matmul_cpu.wgsl, what software adapters take; shapes outside its vec4
@@ -132,7 +88,7 @@ describeKernelPaths('gemm', (path) => {
       const out = await p.run(data);
       cases.forEach((c, i) => {
         const ref = matmulRef(data[`a${i}`]!, data[`b${i}`]!, c.batch, c.M, c.N, c.K, c.transB);
-        check(out[`y${i}`]!, ref, `matmul [${c.batch}, ${c.M}, ${c.K}] x ${c.transB ? 'T' : ''}[${c.N}] `);
+        checkGemm(out[`y${i}`]!, ref, `matmul [${c.batch}, ${c.M}, ${c.K}] x ${c.transB ? 'T' : ''}[${c.N}] `);
       });
       p.destroy();
     });
@@ -152,7 +108,7 @@ describeKernelPaths('gemm', (path) => {
         }
       }
       cases.push({ lead: [2, 3, 7], K: 36, N: 70, act: 'gelu', bias: true, residual: true });
-      await runLinear(cases, path);
+      await runLinear(cases, { path });
     });
 
     it('matmul: batched B = 3 in both transB modes (odd M, N), rank 2, a 1-row [1, 32] x [32, 4096]', async () => {
@@ -179,7 +135,7 @@ describeKernelPaths('gemm', (path) => {
       const out = await p.run(data);
       cases.forEach((c, i) => {
         const ref = matmulRef(data[`a${i}`]!, data[`b${i}`]!, c.batch, c.M, c.N, c.K, c.transB);
-        check(out[`y${i}`]!, ref, `matmul [${c.batch}, ${c.M}, ${c.K}] x ${c.transB ? 'T' : ''}[${c.N}]`);
+        checkGemm(out[`y${i}`]!, ref, `matmul [${c.batch}, ${c.M}, ${c.K}] x ${c.transB ? 'T' : ''}[${c.N}]`);
       });
       p.destroy();
     });

@@ -1,0 +1,85 @@
+// linear() against a float64 reference, shared by matmul.test.ts (f32 weights) and f16.test.ts
+// (F16Weights): every case is recorded into one plan, run once and checked with the GEMM tolerance,
+// |gpu − ref| ≤ atol + rtol·|ref| with atol = 1e-5 · rms(ref) (the typical magnitude of the
+// output) and rtol = 1e-4; data uniform in [-1, 1].
+import { expect, vi } from 'vitest';
+import { toF16Words } from '../../src/model/weights.js';
+import { f16Weight, gemmKernel, linear, type Activation } from '../../src/ops/matmul.js';
+import { f16ArrayToF32 } from '../../src/safetensors/half.js';
+import { expectClose, newPlan, rand } from './gpu.js';
+import { linearRef, rmsRef } from './reference.js';
+
+export const GEMM_RTOL = 1e-4;
+export const GEMM_ATOL_REL = 1e-5;
+
+/** The GEMM tests' check of `got` against a float64 reference. */
+export const checkGemm = (got: Float32Array, ref: Float64Array, what: string): void => expectClose(got, ref, GEMM_ATOL_REL * rmsRef(ref), GEMM_RTOL, what);
+
+/** The f32 values of packed binary16 words (the first n elements). */
+export const unpackWords = (words: Uint32Array, n: number): Float32Array => f16ArrayToF32(new Uint16Array(words.buffer, 0, n));
+
+export interface LinearCase {
+  lead: number[];
+  K: number;
+  N: number;
+  act: Activation;
+  bias: boolean;
+  residual: boolean;
+}
+
+export interface RunLinearOptions {
+  /** The kernel every case must take ('cpu' falls back to 'tiled' where K % 4 != 0). */
+  path?: 'cpu' | 'tiled';
+  /**
+   * Weights as F16Weights (at the ViT's scale ±1/sqrt(K), a few in the subnormal range); the
+   * reference then uses the same rounded weights, so only the f32 accumulation differs.
+   */
+  f16?: boolean;
+}
+
+/** Records every case into one plan, runs it once and checks each output against linearRef. */
+export async function runLinear(cases: LinearCase[], opts: RunLinearOptions = {}): Promise<void> {
+  const p = await newPlan(opts.f16 ? 'linear-f16' : 'linear');
+  const spy = vi.spyOn(p, 'dispatch');
+  const data: Record<string, Float32Array> = {};
+  const weights: Float32Array[] = [];
+  cases.forEach((c, i) => {
+    const M = c.lead.reduce((a, b) => a * b, 1);
+    if (opts.path) {
+      expect(gemmKernel(p, M, c.N, c.K, true), `[${c.lead}, ${c.K}] -> ${c.N}`).toBe(opts.path === 'cpu' && c.K % 4 === 0 ? 'cpu' : 'tiled');
+    }
+    const x = p.input(`x${i}`, [...c.lead, c.K]);
+    const b = c.bias ? p.input(`b${i}`, [c.N]) : null;
+    const r = c.residual ? p.input(`r${i}`, [...c.lead, c.N]) : undefined;
+    data[`x${i}`] = rand(M * c.K, 10 * i + 1);
+    const nw = c.N * c.K;
+    if (opts.f16) {
+      const words = p.input(`w${i}`, [Math.ceil(nw / 2)]);
+      p.output(`y${i}`, linear(p, x, f16Weight(words, [c.N, c.K]), b, { act: c.act, residual: r, label: `linear${i}` }));
+      const w = rand(nw, 10 * i + 2, -1 / Math.sqrt(c.K), 1 / Math.sqrt(c.K));
+      for (let j = 0; j < nw; j += 97) w[j] = w[j]! * 2 ** -18;
+      const packed = toF16Words(`w${i}`, w);
+      weights.push(unpackWords(packed, nw));
+      data[`w${i}`] = new Float32Array(packed.buffer); // the words' bytes, as the plan uploads them
+    } else {
+      const w = p.input(`w${i}`, [c.N, c.K]);
+      p.output(`y${i}`, linear(p, x, w, b, { act: c.act, residual: r, label: `linear${i}` }));
+      data[`w${i}`] = rand(nw, 10 * i + 2);
+      weights.push(data[`w${i}`]!);
+    }
+    if (b) data[`b${i}`] = rand(c.N, 10 * i + 3);
+    if (r) data[`r${i}`] = rand(M * c.N, 10 * i + 4);
+  });
+  const shaders = spy.mock.calls.map(([d]) => d.shader);
+  spy.mockRestore();
+  const f16Shaders = shaders.filter((s) => s === 'matmul_f16w' || s === 'matmul_cpu_f16w').length;
+  expect(f16Shaders, shaders.join()).toBe(opts.f16 ? shaders.length : 0);
+  await p.build();
+  const out = await p.run(data);
+  cases.forEach((c, i) => {
+    const M = c.lead.reduce((a, b) => a * b, 1);
+    const ref = linearRef(data[`x${i}`]!, weights[i]!, data[`b${i}`] ?? null, M, c.N, c.K, c.act, data[`r${i}`] ?? null);
+    checkGemm(out[`y${i}`]!, ref, `${opts.f16 ? 'f16 ' : ''}linear [${c.lead}, ${c.K}] -> ${c.N} act=${c.act} bias=${c.bias} residual=${c.residual}${opts.path ? ` (${opts.path})` : ''}`);
+  });
+  p.destroy();
+}
