@@ -10,11 +10,11 @@
 // once and reads back only the requested outputs. Nothing is allocated or created per run.
 // A cached segment (`cached()`) is skipped while its key inputs are the same GPU buffers as in the
 // last completed run: the decoder keeps its image-only work there.
-import { SHADERS } from '../generated/shaders.js';
 import { allocate, PlanError, type Allocation } from './allocator.js';
 import {
   assertDeviceAlive, captureGpuErrors, deviceLost, deviceLostError, gpuErrorToThrow, GpuResourceError, watchDevice, type Gpu,
 } from './device.js';
+import { checkConstants, packParams, shaderLayout, type DispatchSpec, type ShaderName } from './dispatch.js';
 import { pipelineFor } from './pipelines.js';
 import { Tensor, numel, type TensorKind } from './tensor.js';
 import { profileDispatches, timeRuns, type DispatchTime, type Timeable } from './timing.js';
@@ -22,40 +22,16 @@ import { PoliteWait, sleep } from './wait.js';
 
 export { PlanError } from './allocator.js';
 
-export interface DispatchSpec {
-  /** shaders/<shader>.wgsl */
-  shader: string;
-  /** Pipeline-overridable constants (`override NAME: …` in the shader): the specialisation key. */
-  constants?: Record<string, number>;
-  /** Bound in order at bindings 0.., read-only storage. */
+/** A recorded dispatch, its params packed into the uniform's words. */
+interface Recorded {
+  shader: ShaderName;
+  constants?: Readonly<Record<string, number>>;
   inputs: Tensor[];
-  /** Bound after the inputs, read_write storage. */
   outputs: Tensor[];
-  /** 32-bit words of the params uniform, bound last (see u32/f32 helpers). Empty: no uniform. */
-  params: number[];
-  /** Workgroup counts. */
+  /** The params uniform (null: the shader has none). */
+  params: Uint32Array<ArrayBuffer> | null;
   groups: [number, number?, number?];
-  label?: string;
-}
-
-interface Recorded extends DispatchSpec {
-  index: number;
-}
-
-/** Bit pattern of an f32, for packing floats into the params words. */
-export function f32bits(x: number): number {
-  const f = new Float32Array([x]);
-  return new Uint32Array(f.buffer)[0]!;
-}
-
-export const ceilDiv = (a: number, b: number): number => Math.floor((a + b - 1) / b);
-
-/** Splits `n` workgroups over x and y so that neither exceeds 65535; shaders rebuild the linear index
- * as `wg.x + wg.y * nwg.x`. */
-export function grid(n: number, maxPerDim = 65535): [number, number] {
-  if (n <= maxPerDim) return [Math.max(1, n), 1];
-  const y = ceilDiv(n, maxPerDim);
-  return [ceilDiv(n, y), y];
+  label: string;
 }
 
 export interface BuildStats {
@@ -158,26 +134,38 @@ export class Plan {
     return t;
   }
 
-  dispatch(spec: DispatchSpec): void {
+  /**
+   * Records one dispatch of shaders/<spec.shader>.wgsl. The binding counts, params and constants
+   * are checked against the shader (dispatch.ts); a tensor written here may not be bound twice.
+   */
+  dispatch<S extends ShaderName>(spec: DispatchSpec<S>): void {
+    const label = spec.label ?? spec.shader;
+    const what = `plan '${this.label}': ${label} (${spec.shader})`;
     if (this.built) throw new PlanError(`plan '${this.label}' is built: no new dispatches`);
-    if (!(spec.shader in SHADERS)) throw new PlanError(`unknown shader '${spec.shader}'`);
+    const layout = shaderLayout(spec.shader, what);
+    if (spec.inputs.length !== layout.inputs || spec.outputs.length !== layout.outputs) {
+      throw new PlanError(`${what}: binds ${spec.inputs.length} input(s) and ${spec.outputs.length} output(s); the shader has ${layout.inputs} and ${layout.outputs}`);
+    }
     for (const t of [...spec.inputs, ...spec.outputs]) {
-      if (this.tensors[t.id] !== t) throw new PlanError(`${spec.shader}: tensor '${t.label}' belongs to another plan`);
+      if (this.tensors[t.id] !== t) throw new PlanError(`${what}: tensor '${t.label}' belongs to another plan`);
     }
     // A written buffer may appear once only (read-only bindings of one buffer may repeat).
     const written = new Set<number>();
     for (const t of spec.outputs) {
-      if (t.root.kind === 'external' || t.root.kind === 'input') throw new PlanError(`${spec.shader}: '${t.label}' is read-only (${t.root.kind})`);
+      if (t.root.kind === 'external' || t.root.kind === 'input') throw new PlanError(`${what}: '${t.label}' is read-only (${t.root.kind})`);
       if (written.has(t.root.id) || spec.inputs.some((i) => i.root === t.root)) {
-        throw new PlanError(`${spec.shader}: tensor '${t.label}' is written and bound again in one dispatch`);
+        throw new PlanError(`${what}: tensor '${t.label}' is written and bound again in one dispatch`);
       }
       written.add(t.root.id);
     }
     const [x, y = 1, z = 1] = spec.groups;
     for (const g of [x, y, z]) {
-      if (!Number.isInteger(g) || g < 0 || g > 65535) throw new PlanError(`${spec.shader}: bad workgroup count ${spec.groups}`);
+      if (!Number.isInteger(g) || g < 0 || g > 65535) throw new PlanError(`${what}: bad workgroup count ${spec.groups}`);
     }
-    this.recorded.push({ ...spec, index: this.recorded.length });
+    const constants = spec.constants as Readonly<Record<string, number>> | undefined;
+    if (constants) checkConstants(spec.shader, layout, constants, what);
+    const params = layout.paramBytes ? packParams(spec.shader, layout, spec.params as Readonly<Record<string, number>>, what) : null;
+    this.recorded.push({ shader: spec.shader, constants, inputs: [...spec.inputs], outputs: [...spec.outputs], params, groups: spec.groups, label });
   }
 
   get dispatchCount(): number {
@@ -207,7 +195,7 @@ export class Plan {
       for (const t of d.inputs) {
         const r = t.root;
         if (r.kind !== 'external' && !keyTensors.has(r) && !own(r)) {
-          throw new PlanError(`cached segment of plan '${this.label}': ${d.label ?? d.shader} reads '${r.label}', which is neither a key input (${keys.join(', ') || 'none'}), a weight, nor written in the segment`);
+          throw new PlanError(`cached segment of plan '${this.label}': ${d.label} reads '${r.label}', which is neither a key input (${keys.join(', ') || 'none'}), a weight, nor written in the segment`);
         }
       }
       for (const t of d.outputs) if (t.root.kind === 'temp') t.root.kind = 'pinned';
@@ -231,7 +219,7 @@ export class Plan {
     try {
       alloc = allocate(
         this.tensors.map((t) => ({ bytes: t.bytes, kind: t.kind, label: t.label, viewOf: t.base?.id })),
-        this.recorded.map((d) => ({ reads: d.inputs.map((t) => t.id), writes: d.outputs.map((t) => t.id), label: d.label ?? d.shader })),
+        this.recorded.map((d) => ({ reads: d.inputs.map((t) => t.id), writes: d.outputs.map((t) => t.id), label: d.label })),
         `plan '${this.label}'`,
       );
     } catch (e) {
@@ -305,15 +293,13 @@ export class Plan {
         binding: b,
         resource: { buffer: t.buffer!, offset: 0, size: Math.max(4, t.bytes) },
       }));
-      if (d.params.length) {
-        const words = new Uint32Array(Math.max(4, Math.ceil(d.params.length / 4) * 4));
-        words.set(d.params.map((w) => w >>> 0));
-        const ub = device.createBuffer({ size: words.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: `${d.shader}:params` });
-        device.queue.writeBuffer(ub, 0, words);
+      if (d.params) {
+        const ub = device.createBuffer({ size: d.params.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: `${d.shader}:params` });
+        device.queue.writeBuffer(ub, 0, d.params);
         this.ownBuffers.push(ub);
         entries.push({ binding: entries.length, resource: { buffer: ub } });
       }
-      return device.createBindGroup({ layout: this.pipelines[i]!.getBindGroupLayout(0), entries, label: d.label ?? d.shader });
+      return device.createBindGroup({ layout: this.pipelines[i]!.getBindGroupLayout(0), entries, label: d.label });
     });
     for (const [name, t] of this.outputsByName) {
       const s = device.createBuffer({ size: Math.max(16, Math.ceil(t.bytes / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `read:${name}` });
@@ -493,7 +479,7 @@ export class Plan {
       wait: this.wait,
       encodeRun: (encoder, tw) => this.encode(encoder, [], tw),
       dispatches: this.recorded.map((d, i) => ({
-        label: d.label ?? d.shader,
+        label: d.label,
         shader: d.shader,
         encode: (pass: GPUComputePassEncoder, reps: number) => this.encodeDispatch(pass, i, reps),
       })),

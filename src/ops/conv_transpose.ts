@@ -1,7 +1,8 @@
 // ConvTranspose2d with kernel 2 and stride 2, NCHW (shaders/conv_transpose2x2.wgsl); on software
 // adapters the same GEMM on the CPU-shaped kernel (shaders/matmul_cpu.wgsl, its transposed-conv
 // output mode).
-import { ceilDiv, type Plan } from '../gpu/plan.js';
+import { ceilDiv } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
 import { useSoftwareKernel } from './kernel_path.js';
 import { ACT_CODE, cpuGemm, tileRows, type Activation } from './matmul.js';
@@ -53,7 +54,7 @@ export function convTranspose2x2(
     // Without bias its binding is filled with `x` (never read).
     inputs: [x, w, b ?? x],
     outputs: [y],
-    params: [C, O, H, W],
+    params: { C, O, H, W },
     groups: [gx, gy, N],
     label,
   });

@@ -1,5 +1,6 @@
 // Elementwise add / ReLU / GELU (shaders/elementwise.wgsl).
-import { grid, ceilDiv, type Plan } from '../gpu/plan.js';
+import { ceilDiv, grid } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
 import type { Tensor } from '../gpu/tensor.js';
 
 const OPS = { add: 0, relu: 1, gelu: 2, addGelu: 3 } as const;
@@ -17,7 +18,7 @@ function elementwise(p: Plan, op: keyof typeof OPS, a: Tensor, b: Tensor, outSha
     constants: { OP: OPS[op], PER },
     inputs: [a, b],
     outputs: [y],
-    params: [n, a.size, b.size, 0],
+    params: { n, na: a.size, nb: b.size },
     groups: grid(ceilDiv(n, 256 * PER)),
     label,
   });

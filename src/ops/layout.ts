@@ -1,7 +1,9 @@
 // Layout changes: general permutation (shaders/layout_permute.wgsl when the innermost dim stays,
 // shaders/layout_transpose.wgsl, a tiled transpose, when it moves) and the channels-last padding and
 // window partition / merge of SAM's windowed attention (shaders/layout_window.wgsl).
-import { ceilDiv, grid, type Plan } from '../gpu/plan.js';
+import { ceilDiv, grid } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
+import type { ShaderParams } from '../generated/shaders.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
 import { useSoftwareKernel } from './kernel_path.js';
 
@@ -64,13 +66,13 @@ export function permute(p: Plan, x: Tensor, perm: number[], label = 'permute'): 
   const Q = P[n - 1]!;
   if (Q === L) {
     // Innermost dim unchanged: a strided gather, coalesced on both sides.
-    const d = [...new Array<number>(6 - n).fill(1), ...P.map((k) => dims[k]!)];
-    const s = [...new Array<number>(6 - n).fill(0), ...P.map((k) => inStride[k]!)];
+    const [, d1, d2, d3, d4, d5] = [...new Array<number>(6 - n).fill(1), ...P.map((k) => dims[k]!)] as number[];
+    const [s0, s1, s2, s3, s4, s5] = [...new Array<number>(6 - n).fill(0), ...P.map((k) => inStride[k]!)] as number[];
     p.dispatch({
       shader: 'layout_permute',
       inputs: [x],
       outputs: [y],
-      params: [y.size, d[1]!, d[2]!, d[3]!, d[4]!, d[5]!, 0, 0, ...s, 0, 0],
+      params: { n: y.size, d1: d1!, d2: d2!, d3: d3!, d4: d4!, d5: d5!, s0: s0!, s1: s1!, s2: s2!, s3: s3!, s4: s4!, s5: s5! },
       groups: grid(ceilDiv(y.size, 256)),
       label,
     });
@@ -78,18 +80,22 @@ export function permute(p: Plan, x: Tensor, perm: number[], label = 'permute'): 
   }
   const others = dims.map((_, k) => k).filter((k) => k !== Q && k !== L);
   while (others.length < 4) others.unshift(-1);
+  // Per other dim j (absent ones: size 1, strides 0): its size Dj and its input / output strides.
   const D = others.map((k) => (k < 0 ? 1 : dims[k]!));
   const si = others.map((k) => (k < 0 ? 0 : inStride[k]!));
   const so = others.map((k) => (k < 0 ? 0 : outStride[k]!));
   const TQ = ceilDiv(dims[Q]!, 32);
   const TL = ceilDiv(dims[L]!, 32);
   const total = TQ * TL * D.reduce((a, b) => a * b, 1);
+  const [D0, D1, D2, D3] = D as [number, number, number, number];
+  const [si0, si1, si2, si3] = si as [number, number, number, number];
+  const [so0, so1, so2, so3] = so as [number, number, number, number];
   p.dispatch({
     shader: 'layout_transpose',
     constants: { CPU: transposeKernel(p) === 'cpu' ? 1 : 0 },
     inputs: [x],
     outputs: [y],
-    params: [dims[Q]!, dims[L]!, TQ, TL, inStride[Q]!, outStride[L]!, total, 0, ...D, ...si, ...so],
+    params: { DQ: dims[Q]!, DL: dims[L]!, TQ, TL, sQ: inStride[Q]!, sL: outStride[L]!, total, D0, D1, D2, D3, si0, si1, si2, si3, so0, so1, so2, so3 },
     groups: grid(total),
     label,
   });
@@ -98,14 +104,14 @@ export function permute(p: Plan, x: Tensor, perm: number[], label = 'permute'): 
 
 type WindowMode = 0 | 1 | 2;
 
-function windowOp(p: Plan, mode: WindowMode, x: Tensor, outShape: number[], words: number[], label: string): Tensor {
+function windowOp(p: Plan, mode: WindowMode, x: Tensor, outShape: number[], sizes: Omit<ShaderParams['layout_window'], 'n'>, label: string): Tensor {
   const y = p.temp(outShape, label);
   p.dispatch({
     shader: 'layout_window',
     constants: { MODE: mode },
     inputs: [x],
     outputs: [y],
-    params: [y.size, ...words],
+    params: { n: y.size, ...sizes },
     groups: grid(ceilDiv(y.size, 256)),
     label,
   });
@@ -117,7 +123,7 @@ export function padHW(p: Plan, x: Tensor, Hp: number, Wp: number, label = 'pad_h
   expectShape(x, [-1, -1, -1, -1], `${label}: input`);
   const [B, H, W, C] = x.shape as [number, number, number, number];
   if (Hp < H || Wp < W) throw new Error(`${label}: cannot pad [${x.shape}] to ${Hp}×${Wp}`);
-  return windowOp(p, 0, x, [B, Hp, Wp, C], [H, W, C, Hp, Wp, 0, 0], label);
+  return windowOp(p, 0, x, [B, Hp, Wp, C], { H, W, C, P1: Hp, P2: Wp, nH: 0, nW: 0 }, label);
 }
 
 /**
@@ -129,7 +135,7 @@ export function windowPartition(p: Plan, x: Tensor, ws: number, label = 'window_
   const [B, H, W, C] = x.shape as [number, number, number, number];
   const nH = ceilDiv(H, ws);
   const nW = ceilDiv(W, ws);
-  return windowOp(p, 1, x, [B * nH * nW, ws, ws, C], [H, W, C, ws, 0, nH, nW], label);
+  return windowOp(p, 1, x, [B * nH * nW, ws, ws, C], { H, W, C, P1: ws, P2: 0, nH, nW }, label);
 }
 
 /** SAM's window_unpartition: windows [B·nH·nW, ws, ws, C] merged and cropped to [B, H, W, C]. */
@@ -140,5 +146,5 @@ export function windowUnpartition(p: Plan, w: Tensor, ws: number, H: number, W: 
   const [nWin, , , C] = w.shape as [number, number, number, number];
   if (nWin % (nH * nW) !== 0) throw new Error(`${label}: ${nWin} windows are not a multiple of ${nH}×${nW} for ${H}×${W}`);
   const B = nWin / (nH * nW);
-  return windowOp(p, 2, w, [B, H, W, C], [H, W, C, ws, 0, nH, nW], label);
+  return windowOp(p, 2, w, [B, H, W, C], { H, W, C, P1: ws, P2: 0, nH, nW }, label);
 }

@@ -2,7 +2,8 @@
 // adapters on the CPU-shaped GEMM (shaders/matmul_cpu.wgsl), which conv2d and convTranspose2x2 use too.
 // A linear weight may be held in half precision (F16Weight): the same kernels then read it through
 // matmul_f16w.wgsl / matmul_cpu_f16w.wgsl, converting each value to f32 and accumulating in f32.
-import { ceilDiv, type Plan } from '../gpu/plan.js';
+import { ceilDiv } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
 import { expectShape, Tensor } from '../gpu/tensor.js';
 import { useSoftwareKernel } from './kernel_path.js';
 
@@ -119,7 +120,7 @@ export function cpuGemm(p: Plan, g: CpuGemm): void {
     // Disabled bias / residual bindings are filled with `a` (never read).
     inputs: [g.a, g.b, g.bias ?? g.a, g.residual ?? g.a],
     outputs: [g.out],
-    params: [g.M, g.N, g.K, g.sA, g.sB, g.W ?? 0, 0, 0],
+    params: { M: g.M, N: g.N, K: g.K, sA: g.sA, sB: g.sB, W: g.W ?? 0 },
     groups: [gx, gy, g.batch],
     label: g.label,
   });
@@ -152,7 +153,7 @@ function gemm(p: Plan, g: Gemm): void {
     // Disabled bias / residual bindings are filled with `a` (never read).
     inputs: [g.a, g.b, g.bias ?? g.a, g.residual ?? g.a],
     outputs: [g.out],
-    params: [g.M, g.N, g.K, g.sA, g.sB, 0, 0, 0],
+    params: { M: g.M, N: g.N, K: g.K, sA: g.sA, sB: g.sB },
     groups: [gx, gy, g.batch],
     label: g.label,
   });

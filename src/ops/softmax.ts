@@ -1,5 +1,6 @@
 // Softmax over the last dim, max-subtracted (shaders/softmax.wgsl).
-import { ceilDiv, grid, type Plan } from '../gpu/plan.js';
+import { ceilDiv, grid } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { lanesPerRow } from './layernorm.js';
 
@@ -14,7 +15,7 @@ export function softmax(p: Plan, x: Tensor, label = 'softmax'): Tensor {
     constants: { TPR: tpr },
     inputs: [x],
     outputs: [y],
-    params: [rows, L, 0, 0],
+    params: { rows, L },
     groups: grid(ceilDiv(rows, 256 / tpr)),
     label,
   });
