@@ -33,9 +33,9 @@ describe('permute', () => {
   ];
   // Both variants of the tiled transpose (innermost dim moves), whatever the adapter: 'tiled'
   // (workgroup-memory tiles, the real-GPU path) and 'cpu' (what software adapters take).
-  describeKernelPaths('layout', (path) => {
+  describeKernelPaths('layout', (path, kernels) => {
     it('matches the reference exactly', async () => {
-      const p = await newPlan();
+      const p = await newPlan('permute', { kernels });
       expect(transposeKernel(p)).toBe(path);
       const data = cases.map(([shape, perm], i) => {
         const x = p.input(`x${i}`, shape);

@@ -9,7 +9,7 @@ import { matmulRef } from './helpers/reference.js';
 // Every case runs on both GEMM kernel families, whatever the adapter: 'tiled' (matmul.wgsl, the
 // real-GPU kernel) and 'cpu' (matmul_cpu.wgsl, what software adapters take; shapes outside its vec4
 // alignment fall back to matmul.wgsl).
-describeKernelPaths('gemm', (path) => {
+describeKernelPaths('gemm', (path, kernels) => {
   describe('linear', () => {
     it('M ∈ {1, 7, 65, 256} × K ∈ {3, 17, 768} × N ∈ {5, 33, 130}, epilogues in rotation', async () => {
       const acts: Activation[] = ['none', 'relu', 'gelu'];
@@ -23,7 +23,7 @@ describeKernelPaths('gemm', (path) => {
           }
         }
       }
-      await runLinear(cases);
+      await runLinear(cases, { path });
     });
 
     it('every epilogue (act × bias × residual) on [65, 17] -> 33, and leading dims [2, 3, 7]', async () => {
@@ -35,7 +35,7 @@ describeKernelPaths('gemm', (path) => {
       }
       cases.push({ lead: [2, 3, 7], K: 19, N: 70, act: 'gelu', bias: true, residual: true });
       cases.push({ lead: [2, 3, 11], K: 64, N: 5, act: 'none', bias: false, residual: false });
-      await runLinear(cases);
+      await runLinear(cases, { path });
     });
 
     it('model size: [256, 768] -> 2304 + bias (ViT qkv, 32-row tiles), [784, 768] -> 3072 + bias + gelu (windowed MLP, 64-row tiles), [256, 768] -> 768 + residual', async () => {
@@ -44,7 +44,7 @@ describeKernelPaths('gemm', (path) => {
         { lead: [256], K: 768, N: 2304, act: 'none', bias: true, residual: false },
         { lead: [784], K: 768, N: 3072, act: 'gelu', bias: true, residual: false },
         { lead: [256], K: 768, N: 768, act: 'none', bias: true, residual: true },
-      ]);
+      ], { path });
     });
 
     it('64-row tiles on awkward sizes: [1600, 3] -> 1300, [5, 321, 7] -> 1300 with every epilogue part', async () => {
@@ -52,7 +52,7 @@ describeKernelPaths('gemm', (path) => {
       await runLinear([
         { lead: [1600], K: 3, N: 1300, act: 'relu', bias: true, residual: false },
         { lead: [5, 321], K: 7, N: 1300, act: 'gelu', bias: true, residual: true },
-      ]);
+      ], { path });
     });
   });
 
@@ -70,7 +70,7 @@ describeKernelPaths('gemm', (path) => {
         { batch: 3, M: 701, N: 1001, K: 5, transB: true },
       ];
       expect(cases.map((c) => tileRows(c.M, c.N, c.batch))).toEqual([32, 32, 32, 32, 32, 32, 64, 64]);
-      const p = await newPlan('matmul');
+      const p = await newPlan('matmul', { kernels });
       const data: Record<string, Float32Array> = {};
       cases.forEach((c, i) => {
         const rank3 = c.batch > 1;
@@ -120,7 +120,7 @@ describeKernelPaths('gemm', (path) => {
         { batch: 1, M: 9, N: 12, K: 8, transB: false },
         { batch: 1, M: 1, N: 4096, K: 32, transB: false },
       ];
-      const p = await newPlan('matmul');
+      const p = await newPlan('matmul', { kernels });
       for (const c of cases) expect(gemmKernel(p, c.M, c.N, c.K, c.transB)).toBe(path);
       const data: Record<string, Float32Array> = {};
       cases.forEach((c, i) => {

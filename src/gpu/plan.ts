@@ -15,12 +15,18 @@ import {
   assertDeviceAlive, captureGpuErrors, deviceLost, deviceLostError, gpuErrorToThrow, GpuResourceError, watchDevice, type Gpu,
 } from './device.js';
 import { checkConstants, packParams, shaderLayout, type DispatchSpec, type ShaderName } from './dispatch.js';
+import { kernelPaths, type KernelFamily, type KernelPath, type KernelPaths } from './kernels.js';
 import { pipelineFor } from './pipelines.js';
 import { Tensor, numel, type TensorKind } from './tensor.js';
 import { profileDispatches, timeRuns, type DispatchTime, type Timeable } from './timing.js';
 import { PoliteWait, sleep } from './wait.js';
 
 export { PlanError } from './allocator.js';
+
+export interface PlanOptions {
+  /** The kernel variant per family (kernels.ts); a family left out takes the adapter's default. */
+  kernels?: Partial<Record<KernelFamily, KernelPath>>;
+}
 
 /** A recorded dispatch, its params packed into the uniform's words. */
 interface Recorded {
@@ -65,9 +71,13 @@ export class Plan {
   private destroyed = false;
   stats: BuildStats | null = null;
 
-  constructor(gpu: Gpu, label = 'plan') {
+  /** The kernel variant each family's ops record on this plan. */
+  readonly kernels: KernelPaths;
+
+  constructor(gpu: Gpu, label = 'plan', opts: PlanOptions = {}) {
     this.gpu = gpu;
     this.label = label;
+    this.kernels = kernelPaths(gpu.info, opts.kernels);
     this.wait = new PoliteWait(gpu.info);
     watchDevice(gpu.device);
   }

@@ -5,7 +5,6 @@
 import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
-import { useSoftwareKernel } from './kernel_path.js';
 
 /** Real queries per workgroup in the shader (attention_relpos.wgsl; attention_relpos_cpu.wgsl: 128). */
 const QPW = 16;
@@ -25,10 +24,10 @@ export interface AttentionRelPosOptions {
 
 /**
  * The kernel attentionRelPos records on `p` now for head dim d: 'cpu' (attention_relpos_cpu.wgsl, on a
- * software adapter when d % 4 == 0; see kernel_path.ts) or 'tiled' (attention_relpos.wgsl).
+ * plan's attention path is 'cpu' and d % 4 == 0; see gpu/kernels.ts) or 'tiled' (attention_relpos.wgsl).
  */
 export function attentionRelPosKernel(p: Plan, d: number): 'cpu' | 'tiled' {
-  return d % 4 === 0 && useSoftwareKernel(p, 'attention') ? 'cpu' : 'tiled';
+  return d % 4 === 0 && p.kernels.attention === 'cpu' ? 'cpu' : 'tiled';
 }
 
 /**

@@ -4,7 +4,6 @@
 import { ceilDiv } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
-import { useSoftwareKernel } from './kernel_path.js';
 import { ACT_CODE, cpuGemm, tileRows, type Activation } from './matmul.js';
 
 const TILE = 64;
@@ -24,7 +23,7 @@ export function conv2dKernel(
 ): 'cpu-1x1' | 'cpu-im2col' | 'tiled' {
   const K = C * kh * kw;
   const K4 = Math.ceil(K / 4) * 4;
-  if (!useSoftwareKernel(p, 'gemm') || Math.ceil(NP / 16) > 65535 || (K4 / 4) * batch > 65535) return 'tiled';
+  if (p.kernels.gemm !== 'cpu' || Math.ceil(NP / 16) > 65535 || (K4 / 4) * batch > 65535) return 'tiled';
   if (kh === 1 && kw === 1 && stride === 1 && pad === 0 && NP % 4 === 0 && K % 4 === 0) return 'cpu-1x1';
   // The im2col matrix must fit one storage binding.
   const lim = p.device.limits;

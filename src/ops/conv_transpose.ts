@@ -4,7 +4,6 @@
 import { ceilDiv } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
-import { useSoftwareKernel } from './kernel_path.js';
 import { ACT_CODE, cpuGemm, tileRows, type Activation } from './matmul.js';
 
 const TILE = 64;
@@ -14,7 +13,7 @@ const TILE = 64;
  * reads x [C, H·W] as vec4 rows: H·W % 4 == 0) or 'tiled' (conv_transpose2x2.wgsl, the real-GPU kernel).
  */
 export function convTranspose2x2Kernel(p: Plan, H: number, W: number): 'cpu' | 'tiled' {
-  return useSoftwareKernel(p, 'gemm') && (H * W) % 4 === 0 ? 'cpu' : 'tiled';
+  return p.kernels.gemm === 'cpu' && (H * W) % 4 === 0 ? 'cpu' : 'tiled';
 }
 
 /**

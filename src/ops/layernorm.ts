@@ -5,15 +5,14 @@
 import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
-import { useSoftwareKernel } from './kernel_path.js';
 
 /**
  * The kernels a LayerNorm recorded on `p` now takes: 'cpu' (one invocation per row / per 4 pixels, on
- * a software adapter when `aligned`: C % 4 == 0, H·W % 4 == 0 for 2d; see kernel_path.ts) or 'tiled'
+ * the plan's norm path is 'cpu' and `aligned`: C % 4 == 0, H·W % 4 == 0 for 2d; see gpu/kernels.ts) or 'tiled'
  * (workgroup reductions, the real-GPU kernels).
  */
 export function normKernel(p: Plan, aligned: boolean): 'cpu' | 'tiled' {
-  return aligned && useSoftwareKernel(p, 'norm') ? 'cpu' : 'tiled';
+  return aligned && p.kernels.norm === 'cpu' ? 'cpu' : 'tiled';
 }
 
 /** Lanes per row for a row-per-segment reduction: a power of two in 32..256, about the row length. */

@@ -5,7 +5,6 @@ import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
 import type { ShaderParams } from '../generated/shaders.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
-import { useSoftwareKernel } from './kernel_path.js';
 
 /**
  * The same permutation on fewer dims: size-1 dims dropped, and input dims that stay adjacent and in
@@ -37,10 +36,10 @@ export function simplifyPermutation(shape: readonly number[], perm: readonly num
 
 /**
  * The layout_transpose.wgsl variant a permute recorded on `p` now takes: 'cpu' (no workgroup memory,
- * on a software adapter; see kernel_path.ts) or 'tiled' (workgroup-memory tiles, the real-GPU path).
+ * the plan's layout path; see gpu/kernels.ts) or 'tiled' (workgroup-memory tiles, the real-GPU path).
  */
 export function transposeKernel(p: Plan): 'cpu' | 'tiled' {
-  return useSoftwareKernel(p, 'layout') ? 'cpu' : 'tiled';
+  return p.kernels.layout;
 }
 
 /** x.permute(perm) made contiguous; rank ≤ 6. */

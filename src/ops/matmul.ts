@@ -5,7 +5,6 @@
 import { ceilDiv } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
 import { expectShape, Tensor } from '../gpu/tensor.js';
-import { useSoftwareKernel } from './kernel_path.js';
 
 export type Activation = 'none' | 'relu' | 'gelu';
 export const ACT_CODE: Readonly<Record<Activation, number>> = { none: 0, relu: 1, gelu: 2 };
@@ -132,7 +131,7 @@ interface Gemm extends GemmOperands {
 
 /** The kernel linear / matmul record on `p` now for this GEMM: matmul_cpu.wgsl ('cpu') or matmul.wgsl ('tiled'). */
 export function gemmKernel(p: Plan, M: number, N: number, K: number, transB: boolean): 'cpu' | 'tiled' {
-  return useSoftwareKernel(p, 'gemm') && cpuGemmFits(M, N, K, false, !transB) ? 'cpu' : 'tiled';
+  return p.kernels.gemm === 'cpu' && cpuGemmFits(M, N, K, false, !transB) ? 'cpu' : 'tiled';
 }
 
 function gemm(p: Plan, g: Gemm): void {

@@ -28,7 +28,7 @@ export interface LinearCase {
 }
 
 export interface RunLinearOptions {
-  /** The kernel every case must take ('cpu' falls back to 'tiled' where K % 4 != 0). */
+  /** The plan's gemm path; every case must take it ('cpu' falls back to 'tiled' where K % 4 != 0). */
   path?: 'cpu' | 'tiled';
   /**
    * Weights as F16Weights (at the ViT's scale ±1/sqrt(K), a few in the subnormal range); the
@@ -39,7 +39,7 @@ export interface RunLinearOptions {
 
 /** Records every case into one plan, runs it once and checks each output against linearRef. */
 export async function runLinear(cases: LinearCase[], opts: RunLinearOptions = {}): Promise<void> {
-  const p = await newPlan(opts.f16 ? 'linear-f16' : 'linear');
+  const p = await newPlan(opts.f16 ? 'linear-f16' : 'linear', opts.path ? { kernels: { gemm: opts.path } } : {});
   const spy = vi.spyOn(p, 'dispatch');
   const data: Record<string, Float32Array> = {};
   const weights: Float32Array[] = [];
