@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { gemmKernel, matmul, tileRows, type Activation } from '../src/ops/matmul.js';
-import { describeKernelPaths, newPlan, rand } from './helpers/gpu.js';
-import { checkGemm, runLinear, type LinearCase } from './helpers/linear.js';
-import { matmulRef } from './helpers/reference.js';
+import { tileRows, type Activation } from '../src/ops/matmul.js';
+import { describeKernelPaths } from './helpers/gpu.js';
+import { runLinear, runMatmul, type LinearCase } from './helpers/linear.js';
 
 // Tolerance: checkGemm (helpers/linear.ts): atol = 1e-5 · rms(ref), rtol = 1e-4; data uniform in [-1, 1].
 
 // Every case runs on both GEMM kernel families, whatever the adapter: 'tiled' (matmul.wgsl, the
 // real-GPU kernel) and 'cpu' (matmul_cpu.wgsl, what software adapters take; shapes outside its vec4
 // alignment fall back to matmul.wgsl).
-describeKernelPaths('gemm', (path, kernels) => {
+describeKernelPaths('gemm', (path) => {
   describe('linear', () => {
     it('M ∈ {1, 7, 65, 256} × K ∈ {3, 17, 768} × N ∈ {5, 33, 130}, epilogues in rotation', async () => {
       const acts: Activation[] = ['none', 'relu', 'gelu'];
@@ -57,7 +56,7 @@ describeKernelPaths('gemm', (path, kernels) => {
   });
 
   describe('matmul', () => {
-    it('batched B = 3 with odd M, N, K in both transB modes, and rank 2', async () => {
+    it('batched B = 3 (GEMM batch strides) with odd M, N, K in both transB modes, and rank 2', async () => {
       const cases = [
         { batch: 3, M: 37, N: 29, K: 19, transB: false },
         { batch: 3, M: 37, N: 29, K: 19, transB: true },
@@ -70,27 +69,7 @@ describeKernelPaths('gemm', (path, kernels) => {
         { batch: 3, M: 701, N: 1001, K: 5, transB: true },
       ];
       expect(cases.map((c) => tileRows(c.M, c.N, c.batch))).toEqual([32, 32, 32, 32, 32, 32, 64, 64]);
-      const p = await newPlan('matmul', { kernels });
-      const data: Record<string, Float32Array> = {};
-      cases.forEach((c, i) => {
-        const rank3 = c.batch > 1;
-        const lead = rank3 ? [c.batch] : [];
-        const a = p.input(`a${i}`, [...lead, c.M, c.K]);
-        const b = p.input(`b${i}`, [...lead, ...(c.transB ? [c.N, c.K] : [c.K, c.N])]);
-        const y = matmul(p, a, b, { transB: c.transB, label: `matmul${i}` });
-        const want = [...lead, c.M, c.N];
-        if (y.shape.join() !== want.join()) throw new Error(`matmul${i}: shape [${y.shape}], expected [${want}]`);
-        p.output(`y${i}`, y);
-        data[`a${i}`] = rand(c.batch * c.M * c.K, 100 + i);
-        data[`b${i}`] = rand(c.batch * c.K * c.N, 200 + i);
-      });
-      await p.build();
-      const out = await p.run(data);
-      cases.forEach((c, i) => {
-        const ref = matmulRef(data[`a${i}`]!, data[`b${i}`]!, c.batch, c.M, c.N, c.K, c.transB);
-        checkGemm(out[`y${i}`]!, ref, `matmul [${c.batch}, ${c.M}, ${c.K}] x ${c.transB ? 'T' : ''}[${c.N}] `);
-      });
-      p.destroy();
+      await runMatmul(cases, path);
     });
   });
 
@@ -111,7 +90,7 @@ describeKernelPaths('gemm', (path, kernels) => {
       await runLinear(cases, { path });
     });
 
-    it('matmul: batched B = 3 in both transB modes (odd M, N), rank 2, a 1-row [1, 32] x [32, 4096]', async () => {
+    it('matmul: batched B = 3 (GEMM batch strides) in both transB modes (odd M, N), rank 2, a 1-row [1, 32] x [32, 4096]', async () => {
       const cases = [
         { batch: 3, M: 37, N: 29, K: 20, transB: true },
         { batch: 3, M: 37, N: 28, K: 20, transB: false },
@@ -120,24 +99,7 @@ describeKernelPaths('gemm', (path, kernels) => {
         { batch: 1, M: 9, N: 12, K: 8, transB: false },
         { batch: 1, M: 1, N: 4096, K: 32, transB: false },
       ];
-      const p = await newPlan('matmul', { kernels });
-      for (const c of cases) expect(gemmKernel(p, c.M, c.N, c.K, c.transB)).toBe(path);
-      const data: Record<string, Float32Array> = {};
-      cases.forEach((c, i) => {
-        const lead = c.batch > 1 ? [c.batch] : [];
-        const a = p.input(`a${i}`, [...lead, c.M, c.K]);
-        const b = p.input(`b${i}`, [...lead, ...(c.transB ? [c.N, c.K] : [c.K, c.N])]);
-        p.output(`y${i}`, matmul(p, a, b, { transB: c.transB, label: `matmul${i}` }));
-        data[`a${i}`] = rand(c.batch * c.M * c.K, 300 + i);
-        data[`b${i}`] = rand(c.batch * c.K * c.N, 400 + i);
-      });
-      await p.build();
-      const out = await p.run(data);
-      cases.forEach((c, i) => {
-        const ref = matmulRef(data[`a${i}`]!, data[`b${i}`]!, c.batch, c.M, c.N, c.K, c.transB);
-        checkGemm(out[`y${i}`]!, ref, `matmul [${c.batch}, ${c.M}, ${c.K}] x ${c.transB ? 'T' : ''}[${c.N}]`);
-      });
-      p.destroy();
+      await runMatmul(cases, path, { seed: 300, expectPath: true });
     });
   });
 });

@@ -1,10 +1,9 @@
 // Layout changes: general permutation (shaders/layout_permute.wgsl when the innermost dim stays,
-// shaders/layout_transpose.wgsl, a tiled transpose, when it moves) and the channels-last padding and
-// window partition / merge of SAM's windowed attention (shaders/layout_window.wgsl).
+// shaders/layout_transpose.wgsl, a tiled transpose, when it moves). SAM's window partition / merge
+// happens inside the attention kernels (attention_relpos.ts).
 import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
-import type { ShaderParams } from '../generated/shaders.js';
-import { expectShape, type Tensor } from '../gpu/tensor.js';
+import type { Tensor } from '../gpu/tensor.js';
 
 /**
  * The same permutation on fewer dims: size-1 dims dropped, and input dims that stay adjacent and in
@@ -99,51 +98,4 @@ export function permute(p: Plan, x: Tensor, perm: number[], label = 'permute'): 
     label,
   });
   return y;
-}
-
-type WindowMode = 0 | 1 | 2;
-
-function windowOp(p: Plan, mode: WindowMode, x: Tensor, outShape: number[], sizes: Omit<ShaderParams['layout_window'], 'n'>, label: string): Tensor {
-  const y = p.temp(outShape, label);
-  p.dispatch({
-    shader: 'layout_window',
-    constants: { MODE: mode },
-    inputs: [x],
-    outputs: [y],
-    params: { n: y.size, ...sizes },
-    groups: grid(ceilDiv(y.size, 256)),
-    label,
-  });
-  return y;
-}
-
-/** Zero-pads x [B, H, W, C] (channels-last) at the bottom and right to [B, Hp, Wp, C]. */
-export function padHW(p: Plan, x: Tensor, Hp: number, Wp: number, label = 'pad_hw'): Tensor {
-  expectShape(x, [-1, -1, -1, -1], `${label}: input`);
-  const [B, H, W, C] = x.shape as [number, number, number, number];
-  if (Hp < H || Wp < W) throw new Error(`${label}: cannot pad [${x.shape}] to ${Hp}×${Wp}`);
-  return windowOp(p, 0, x, [B, Hp, Wp, C], { H, W, C, P1: Hp, P2: Wp, nH: 0, nW: 0 }, label);
-}
-
-/**
- * SAM's window_partition: x [B, H, W, C] zero-padded to multiples of ws, split into windows
- * [B·nH·nW, ws, ws, C], row-major over (nH, nW) within each image.
- */
-export function windowPartition(p: Plan, x: Tensor, ws: number, label = 'window_partition'): Tensor {
-  expectShape(x, [-1, -1, -1, -1], `${label}: input`);
-  const [B, H, W, C] = x.shape as [number, number, number, number];
-  const nH = ceilDiv(H, ws);
-  const nW = ceilDiv(W, ws);
-  return windowOp(p, 1, x, [B * nH * nW, ws, ws, C], { H, W, C, P1: ws, P2: 0, nH, nW }, label);
-}
-
-/** SAM's window_unpartition: windows [B·nH·nW, ws, ws, C] merged and cropped to [B, H, W, C]. */
-export function windowUnpartition(p: Plan, w: Tensor, ws: number, H: number, W: number, label = 'window_unpartition'): Tensor {
-  const nH = ceilDiv(H, ws);
-  const nW = ceilDiv(W, ws);
-  expectShape(w, [-1, ws, ws, -1], `${label}: windows`);
-  const [nWin, , , C] = w.shape as [number, number, number, number];
-  if (nWin % (nH * nW) !== 0) throw new Error(`${label}: ${nWin} windows are not a multiple of ${nH}×${nW} for ${H}×${W}`);
-  const B = nWin / (nH * nW);
-  return windowOp(p, 2, w, [B, H, W, C], { H, W, C, P1: ws, P2: 0, nH, nW }, label);
 }

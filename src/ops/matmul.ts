@@ -1,4 +1,4 @@
-// Linear layers and batched matmul on one register-tiled GEMM (shaders/matmul.wgsl), or on software
+// Linear layers and matmul on one register-tiled GEMM (shaders/matmul.wgsl), or on software
 // adapters on the CPU-shaped GEMM (shaders/matmul_cpu.wgsl), which conv2d and convTranspose2x2 use too.
 // A linear weight may be held in half precision (F16Weight): the same kernels then read it through
 // matmul_f16w.wgsl / matmul_cpu_f16w.wgsl, converting each value to f32 and accumulating in f32.
@@ -125,7 +125,8 @@ export function cpuGemm(p: Plan, g: CpuGemm): void {
   });
 }
 
-interface Gemm extends GemmOperands {
+/** A GEMM for gemm(): b is [batch, K, N], or [batch, N, K] with transB. */
+export interface Gemm extends GemmOperands {
   transB: boolean;
 }
 
@@ -134,7 +135,8 @@ export function gemmKernel(p: Plan, M: number, N: number, K: number, transB: boo
   return p.kernels.gemm === 'cpu' && cpuGemmFits(M, N, K, false, !transB) ? 'cpu' : 'tiled';
 }
 
-function gemm(p: Plan, g: Gemm): void {
+/** One dispatch of the GEMM on the plan's gemm path (gemmKernel): C = epilogue(A · B), batched. */
+export function gemm(p: Plan, g: Gemm): void {
   if (gemmKernel(p, g.M, g.N, g.K, g.transB) === 'cpu') {
     cpuGemm(p, {
       a: g.a, b: g.b, bF16: g.bF16, bias: g.bias, residual: g.residual, out: g.out, batch: g.batch, M: g.M, N: g.N, K: g.K,
@@ -190,22 +192,15 @@ export function linear(
   return y;
 }
 
-/**
- * Batched matmul: a [B, M, K] · b [B, K, N] (or b [B, N, K] with transB) → [B, M, N].
- * Rank-2 operands mean B = 1 and give [M, N].
- */
+/** a [M, K] · b [K, N] (or b [N, K] with transB) → [M, N]. */
 export function matmul(p: Plan, a: Tensor, b: Tensor, opts: { transB?: boolean; label?: string } = {}): Tensor {
   const label = opts.label ?? 'matmul';
   const transB = opts.transB ?? false;
-  if (a.rank !== b.rank || (a.rank !== 2 && a.rank !== 3)) {
-    throw new Error(`${label}: operands must both be [M, K] or [B, M, K]; got [${a.shape}] and [${b.shape}]`);
-  }
-  const batch = a.rank === 3 ? a.dim(0) : 1;
-  const [M, K] = [a.dim(-2), a.dim(-1)];
-  const N = transB ? b.dim(-2) : b.dim(-1);
-  const bShape = transB ? [N, K] : [K, N];
-  expectShape(b, a.rank === 3 ? [batch, ...bShape] : bShape, `${label} b`);
-  const y = p.temp(a.rank === 3 ? [batch, M, N] : [M, N], label);
-  gemm(p, { a, b, bias: null, residual: null, out: y, batch, M, N, K, sA: M * K, sB: K * N, transB, act: 'none', label });
+  if (a.rank !== 2 || b.rank !== 2) throw new Error(`${label}: operands must both be rank 2; got [${a.shape}] and [${b.shape}]`);
+  const [M, K] = a.shape as [number, number];
+  const N = transB ? b.dim(0) : b.dim(1);
+  expectShape(b, transB ? [N, K] : [K, N], `${label} b`);
+  const y = p.temp([M, N], label);
+  gemm(p, { a, b, bias: null, residual: null, out: y, batch: 1, M, N, K, sA: 0, sB: 0, transB, act: 'none', label });
   return y;
 }
