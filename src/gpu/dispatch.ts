@@ -75,6 +75,33 @@ export function packParams(shader: string, layout: ShaderLayout, params: Readonl
   return words;
 }
 
+/**
+ * Checks `spec` against its shader and the binding rules (a written tensor is bound once, and is
+ * not an input or an external); returns its packed params uniform (null: the shader has none).
+ * Throws a PlanError prefixed with `what`.
+ */
+export function checkDispatch(spec: DispatchSpec, what: string): Uint32Array<ArrayBuffer> | null {
+  const layout = shaderLayout(spec.shader, what);
+  if (spec.inputs.length !== layout.inputs || spec.outputs.length !== layout.outputs) {
+    throw new PlanError(`${what}: binds ${spec.inputs.length} input(s) and ${spec.outputs.length} output(s); the shader has ${layout.inputs} and ${layout.outputs}`);
+  }
+  // A written buffer may appear once only (read-only bindings of one buffer may repeat).
+  const written = new Set<Tensor>();
+  for (const t of spec.outputs) {
+    if (t.root.kind === 'external' || t.root.kind === 'input') throw new PlanError(`${what}: '${t.label}' is read-only (${t.root.kind})`);
+    if (written.has(t.root) || spec.inputs.some((i) => i.root === t.root)) {
+      throw new PlanError(`${what}: tensor '${t.label}' is written and bound again in one dispatch`);
+    }
+    written.add(t.root);
+  }
+  const [x, y = 1, z = 1] = spec.groups;
+  for (const g of [x, y, z]) {
+    if (!Number.isInteger(g) || g < 0 || g > 65535) throw new PlanError(`${what}: bad workgroup count ${spec.groups}`);
+  }
+  if (spec.constants) checkConstants(spec.shader, layout, spec.constants as Readonly<Record<string, number>>, what);
+  return layout.paramBytes ? packParams(spec.shader, layout, spec.params as Readonly<Record<string, number>>, what) : null;
+}
+
 /** Checks the constants' names against the shader's overrides, and their values (finite numbers). */
 export function checkConstants(shader: string, layout: ShaderLayout, constants: Readonly<Record<string, number>>, what = shader): void {
   for (const [k, v] of Object.entries(constants)) {

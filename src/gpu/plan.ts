@@ -14,9 +14,10 @@ import { allocate, PlanError, type Allocation } from './allocator.js';
 import {
   assertDeviceAlive, captureGpuErrors, deviceLost, deviceLostError, gpuErrorToThrow, GpuResourceError, watchDevice, type Gpu,
 } from './device.js';
-import { checkConstants, packParams, shaderLayout, type DispatchSpec, type ShaderName } from './dispatch.js';
+import { checkDispatch, type DispatchSpec, type ShaderName } from './dispatch.js';
 import { kernelPaths, type KernelFamily, type KernelPath, type KernelPaths } from './kernels.js';
 import { pipelineFor } from './pipelines.js';
+import { checkRunInputs, Segments, type RunInput } from './inputs.js';
 import { Tensor, numel, type TensorKind } from './tensor.js';
 import { profileDispatches, timeRuns, type DispatchTime, type Timeable } from './timing.js';
 import { PoliteWait, sleep } from './wait.js';
@@ -66,8 +67,8 @@ export class Plan {
   private queue: Promise<unknown> = Promise.resolve();
   /** What a run sleeps before it awaits the GPU (Dawn's busy wait, see wait.ts). */
   private readonly wait: PoliteWait;
-  /** Cached segments (cached()): dispatches [start, end) skipped while their key inputs are unchanged. */
-  private segments: { start: number; end: number; keys: string[]; last: Map<string, GPUBuffer> | null; offsets: Map<string, number> }[] = [];
+  /** Cached segments (cached()): dispatches skipped while their key inputs are unchanged. */
+  private readonly segments = new Segments();
   private destroyed = false;
   stats: BuildStats | null = null;
 
@@ -152,29 +153,11 @@ export class Plan {
     const label = spec.label ?? spec.shader;
     const what = `plan '${this.label}': ${label} (${spec.shader})`;
     if (this.built) throw new PlanError(`plan '${this.label}' is built: no new dispatches`);
-    const layout = shaderLayout(spec.shader, what);
-    if (spec.inputs.length !== layout.inputs || spec.outputs.length !== layout.outputs) {
-      throw new PlanError(`${what}: binds ${spec.inputs.length} input(s) and ${spec.outputs.length} output(s); the shader has ${layout.inputs} and ${layout.outputs}`);
-    }
     for (const t of [...spec.inputs, ...spec.outputs]) {
       if (this.tensors[t.id] !== t) throw new PlanError(`${what}: tensor '${t.label}' belongs to another plan`);
     }
-    // A written buffer may appear once only (read-only bindings of one buffer may repeat).
-    const written = new Set<number>();
-    for (const t of spec.outputs) {
-      if (t.root.kind === 'external' || t.root.kind === 'input') throw new PlanError(`${what}: '${t.label}' is read-only (${t.root.kind})`);
-      if (written.has(t.root.id) || spec.inputs.some((i) => i.root === t.root)) {
-        throw new PlanError(`${what}: tensor '${t.label}' is written and bound again in one dispatch`);
-      }
-      written.add(t.root.id);
-    }
-    const [x, y = 1, z = 1] = spec.groups;
-    for (const g of [x, y, z]) {
-      if (!Number.isInteger(g) || g < 0 || g > 65535) throw new PlanError(`${what}: bad workgroup count ${spec.groups}`);
-    }
+    const params = checkDispatch(spec, what);
     const constants = spec.constants as Readonly<Record<string, number>> | undefined;
-    if (constants) checkConstants(spec.shader, layout, constants, what);
-    const params = layout.paramBytes ? packParams(spec.shader, layout, spec.params as Readonly<Record<string, number>>, what) : null;
     this.recorded.push({ shader: spec.shader, constants, inputs: [...spec.inputs], outputs: [...spec.outputs], params, groups: spec.groups, label });
   }
 
@@ -210,7 +193,7 @@ export class Plan {
       }
       for (const t of d.outputs) if (t.root.kind === 'temp') t.root.kind = 'pinned';
     }
-    if (end > start) this.segments.push({ start, end, keys: [...keys], last: null, offsets: new Map() });
+    this.segments.add(start, end, keys);
     return result;
   }
 
@@ -324,12 +307,7 @@ export class Plan {
    */
   encode(encoder: GPUCommandEncoder, skip: readonly boolean[] = [], timestampWrites?: GPUComputePassTimestampWrites): void {
     const pass = encoder.beginComputePass({ label: this.label, timestampWrites });
-    for (let i = 0; i < this.recorded.length; i++) {
-      const seg = this.segments.findIndex((g) => i >= g.start && i < g.end);
-      if (seg >= 0 && skip[seg]) {
-        i = this.segments[seg]!.end - 1;
-        continue;
-      }
+    for (let i = this.segments.next(0, skip); i < this.recorded.length; i = this.segments.next(i + 1, skip)) {
       this.encodeDispatch(pass, i, 1);
     }
     pass.end();
@@ -350,7 +328,7 @@ export class Plan {
    * device rejects (a destroyed input buffer, …) reject the run instead of returning stale outputs.
    */
   run(
-    inputs: Record<string, Float32Array | { buffer: GPUBuffer; offset?: number }> = {},
+    inputs: Record<string, RunInput> = {},
     read?: readonly string[],
     opts: { copyOut?: Record<string, GPUBuffer> } = {},
   ): Promise<Record<string, Float32Array>> {
@@ -360,7 +338,7 @@ export class Plan {
   }
 
   private async runNow(
-    inputs: Record<string, Float32Array | { buffer: GPUBuffer; offset?: number }>,
+    inputs: Record<string, RunInput>,
     read: readonly string[],
     copyOut: Record<string, GPUBuffer>,
   ): Promise<Record<string, Float32Array>> {
@@ -369,29 +347,13 @@ export class Plan {
     const device = this.device;
     assertDeviceAlive(device, `plan '${this.label}'`);
     // Every argument is checked before anything is written.
-    for (const name of Object.keys(inputs)) if (!this.inputsByName.has(name)) throw new PlanError(`plan '${this.label}' has no input '${name}'`);
-    for (const [name, t] of this.inputsByName) {
-      const v = inputs[name];
-      if (v === undefined) throw new PlanError(`plan '${this.label}': input '${name}' is missing`);
-      if (v instanceof Float32Array) {
-        if (v.length !== t.size) throw new PlanError(`input '${name}': expected ${t.size} floats for shape [${t.shape}], got ${v.length}`);
-      } else if (!v || !v.buffer || (v.offset ?? 0) + t.bytes > v.buffer.size) {
-        throw new PlanError(`input '${name}': a GPU buffer of at least ${(v?.offset ?? 0) + t.bytes} bytes is needed`);
-      }
-    }
+    checkRunInputs(`plan '${this.label}'`, this.inputsByName, inputs);
     for (const name of read) this.outputTensor(name);
     for (const [name, b] of Object.entries(copyOut)) {
       const t = this.outputTensor(name);
       if (b.size < Math.ceil(t.bytes / 4) * 4) throw new PlanError(`copyOut '${name}': buffer of ${b.size} bytes, ${t.bytes} needed`);
     }
-    // Cached segments this run skips: each key input given as the same buffer as in the last run
-    // that completed. Until this run completes, none counts as computed.
-    const sameBuffer = (g: (typeof this.segments)[number], k: string) => {
-      const v = inputs[k]!;
-      return !(v instanceof Float32Array) && v.buffer === g.last!.get(k) && (v.offset ?? 0) === g.offsets.get(k);
-    };
-    const skip = this.segments.map((g) => g.last !== null && g.keys.every((k) => sameBuffer(g, k)));
-    for (const g of this.segments) g.last = null;
+    const skip = this.segments.begin(inputs);
     const { errors } = captureGpuErrors(device, () => {
       const encoder = device.createCommandEncoder({ label: this.label });
       for (const [name, t] of this.inputsByName) {
@@ -445,11 +407,7 @@ export class Plan {
     if (deviceLost(device)) throw deviceLostError(device, `plan '${this.label}'`);
     if (err) throw gpuErrorToThrow(device, err, `plan '${this.label}' run`);
     this.wait.learn(performance.now() - t0, slept);
-    for (const g of this.segments) {
-      if (g.keys.some((k) => inputs[k] instanceof Float32Array)) continue;
-      g.last = new Map(g.keys.map((k) => [k, (inputs[k] as { buffer: GPUBuffer }).buffer]));
-      g.offsets = new Map(g.keys.map((k) => [k, (inputs[k] as { offset?: number }).offset ?? 0]));
-    }
+    this.segments.done(inputs);
     return out;
   }
 
