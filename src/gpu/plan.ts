@@ -2,14 +2,15 @@
 //
 // Forward code calls ops (src/ops/*) against a Plan; each op records one or more dispatches of a
 // WGSL kernel over virtual tensors. `build()` then, once:
-//   - creates every pipeline (createComputePipelineAsync, cached by shader + constants),
+//   - creates every pipeline (pipelines.ts: createComputePipelineAsync, cached by shader + constants),
 //   - assigns the temporary tensors to GPU buffers by liveness (allocator.ts: a buffer is reused
 //     after the last dispatch that touches its tensor), so peak activation memory stays small,
 //   - creates every params uniform and bind group.
 // `run()` writes the inputs, encodes the recorded dispatch list into one command buffer, submits it
 // once and reads back only the requested outputs. Nothing is allocated or created per run.
-// A cached segment (`cached()`) is skipped while its key inputs are the same GPU buffers as in the
-// last completed run: the decoder keeps its image-only work there.
+// A cached segment (`cached()`, inputs.ts) is skipped while its key inputs are the same GPU buffers
+// as in the last completed run: the decoder keeps its image-only work there. time() and profile()
+// (timing.ts) are for benchmarks; a run sleeps through most of its expected time first (wait.ts).
 import { allocate, PlanError, type Allocation } from './allocator.js';
 import {
   assertDeviceAlive, captureGpuErrors, deviceLost, deviceLostError, gpuErrorToThrow, GpuResourceError, watchDevice, type Gpu,
