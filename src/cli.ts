@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { relaunchWithoutDawnNotices } from './gpu/dawn-notices.js';
 import { requestGpu, type Gpu } from './gpu/device.js';
 import { decodeImage, encodePng, type RgbImage } from './image/decode.js';
 import { drawBox, drawPoints, overlayMask } from './image/overlay.js';
@@ -306,4 +307,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code));
+// The work runs in a child process whose stderr is copied without Dawn's two native limit notices
+// (gpu/dawn-notices.ts); in that child, relaunch resolves to null.
+relaunchWithoutDawnNotices()
+  .then((code) => code ?? main(process.argv.slice(2)))
+  .then((code) => process.exit(code));

@@ -4,7 +4,8 @@ export {
   type Gpu, type GpuOptions, type AdapterDescription,
 } from './gpu/device.js';
 export { trackBuffers, type BufferTracker, type BufferCounts } from './gpu/tracking.js';
-export { Plan, type BuildStats } from './gpu/plan.js';
+export { Plan, PlanError, type BuildStats, type PlanOptions } from './gpu/plan.js';
+export { KERNEL_FAMILIES, type KernelFamily, type KernelPath, type KernelPaths } from './gpu/kernels.js';
 export {
   SamUnet, ImageEmbedding, ImageInputError, maxLogitsPixels, MAX_INPUT_SIDE, MAX_ASPECT_RATIO, MAX_DECODE_BATCH, type DecodeResult,
 } from './model/sam_unet.js';

@@ -17,7 +17,6 @@ import { syntheticWeights } from '../src/model/providers.js';
 import type { PromptSet } from '../src/model/prompts.js';
 import { SamUnet } from '../src/model/sam_unet.js';
 import { F16_MAX, halfPrecisionKey, toF16Words, WeightError, type Precision, type Variant, type WeightProvider } from '../src/model/weights.js';
-import { setKernelPath } from '../src/ops/kernel_path.js';
 import { f16Weight, linear, tileRows } from '../src/ops/matmul.js';
 import { fileSource } from '../src/safetensors/node.js';
 import { SafetensorsFile } from '../src/safetensors/read.js';
@@ -253,14 +252,8 @@ describeShared('precision f16: the whole model on the golden cases', () => {
       const gpu = await testGpu();
       const m = await model('res50', 'f16');
       const { image, refEmb } = await readGolden(tiledCase.name, ['input.image', 'image_embeddings'], null);
-      const prev = setKernelPath('gemm', 'tiled');
       const spy = vi.spyOn(Plan.prototype, 'dispatch');
-      let enc: Plan;
-      try {
-        enc = recordEncoder(gpu, m.weights);
-      } finally {
-        setKernelPath('gemm', prev);
-      }
+      const enc = recordEncoder(gpu, m.weights, [], { kernels: { gemm: 'tiled' } });
       const shaders = spy.mock.calls.map(([d]) => d.shader);
       spy.mockRestore();
       expect(shaders.filter((s) => s === 'matmul_f16w').length).toBe(48);

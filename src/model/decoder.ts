@@ -9,7 +9,7 @@
 // 'points' [N, T, 3] (x, y, label in the model frame), and 'mask_input' [N, 1, 64, 64] with a mask.
 // Outputs: 'low_res_logits' [N, 1, 64, 64] and 'logits' [N, 1, H, W].
 import type { Gpu } from '../gpu/device.js';
-import { Plan } from '../gpu/plan.js';
+import { Plan, type PlanOptions } from '../gpu/plan.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { attention } from '../ops/attention.js';
 import { conv2d } from '../ops/conv2d.js';
@@ -132,8 +132,8 @@ function maskDownscaling(p: Plan, W: ModelWeights, mask: Tensor): Tensor {
   return conv(6, norm(4, conv(3, norm(1, conv(0, mask, 2)), 2)), 1);
 }
 
-export function recordDecoder(gpu: Gpu, W: ModelWeights, s: DecoderShape, stages: readonly string[] = []): Plan {
-  const p = new Plan(gpu, `decoder n${s.n} t${s.t}${s.hasMask ? ' mask' : ''} ${s.origW}x${s.origH}`);
+export function recordDecoder(gpu: Gpu, W: ModelWeights, s: DecoderShape, stages: readonly string[] = [], opts: PlanOptions = {}): Plan {
+  const p = new Plan(gpu, `decoder n${s.n} t${s.t}${s.hasMask ? ' mask' : ''} ${s.origW}x${s.origH}`, opts);
   const want = new Set(stages);
   const tap = (name: string, t: Tensor): Tensor => {
     if (want.has(name)) p.output(name, t);

@@ -2,7 +2,7 @@
 // with the adapters injected after blocks 1, 4, 7, 10, the U-Net bridges, the neck and the
 // embedding encoder. Recorded once into a Plan with input 'image' [1, 3, 256, 256] and outputs
 // 'image_embeddings' [1, 256, 16, 16] and 'multi_scale_feature' [1, 32, 64, 64].
-import { Plan } from '../gpu/plan.js';
+import { Plan, type PlanOptions } from '../gpu/plan.js';
 import type { Gpu } from '../gpu/device.js';
 import { add } from '../ops/elementwise.js';
 import { permute } from '../ops/layout.js';
@@ -22,8 +22,8 @@ export const ENCODER_STAGES = [
 ] as const;
 
 /** Records the encoder. `stages`: intermediate tensors to expose as outputs (debugging, tests). */
-export function recordEncoder(gpu: Gpu, W: ModelWeights, stages: readonly string[] = []): Plan {
-  const p = new Plan(gpu, 'encoder');
+export function recordEncoder(gpu: Gpu, W: ModelWeights, stages: readonly string[] = [], opts: PlanOptions = {}): Plan {
+  const p = new Plan(gpu, 'encoder', opts);
   const want = new Set(stages);
   const tap = <T extends Parameters<Plan['output']>[1]>(name: string, t: T): T => {
     if (want.has(name)) p.output(name, t);

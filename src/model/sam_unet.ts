@@ -5,7 +5,8 @@
 //   const out = await model.decode(emb, [{ box: [x0, y0, x1, y1] }]);
 //   out.masks[0]                                      // H×W, 1 inside
 import { assertDeviceAlive, deviceLost, deviceLostError, watchDevice, type Gpu } from '../gpu/device.js';
-import type { Plan } from '../gpu/plan.js';
+import { kernelPaths } from '../gpu/kernels.js';
+import type { Plan, PlanOptions } from '../gpu/plan.js';
 import { preprocess, modelFrameScale } from '../image/preprocess.js';
 import { longestSideShape, resizeLongestSide } from '../image/resize.js';
 import type { RgbImage } from '../image/decode.js';
@@ -131,7 +132,7 @@ export class SamUnet {
   private embeddingsAlive = new Set<ImageEmbedding>();
   private destroyed = false;
 
-  private constructor(gpu: Gpu, weights: ModelWeights) {
+  private constructor(gpu: Gpu, weights: ModelWeights, private readonly planOptions: PlanOptions) {
     this.gpu = gpu;
     this.weights = weights;
     watchDevice(gpu.device);
@@ -140,14 +141,16 @@ export class SamUnet {
   /**
    * Loads and uploads the weights. `opts.precision: 'f16'` holds the ViT linear weights in float16
    * on the GPU (half their bytes; f32 accumulation; no device feature needed), see LoadOptions.
+   * `opts.kernels` forces a kernel family's variant in every plan (PlanOptions; default: the adapter's).
    */
-  static async load(gpu: Gpu, src: WeightProvider, opts: LoadOptions = {}): Promise<SamUnet> {
+  static async load(gpu: Gpu, src: WeightProvider, opts: LoadOptions & PlanOptions = {}): Promise<SamUnet> {
+    kernelPaths(gpu.info, opts.kernels); // a bad choice fails here, before the weights load
     const weights = await ModelWeights.load(gpu, src, opts);
     weights.concat('prompt_encoder.sam_prompt_encoder.label_embeddings', [
       'prompt_encoder.sam_prompt_encoder.not_a_point_embed.weight',
       ...[0, 1, 2, 3].map((i) => `prompt_encoder.sam_prompt_encoder.point_embeddings.${i}.weight`),
     ]);
-    return new SamUnet(gpu, weights);
+    return new SamUnet(gpu, weights, { kernels: opts.kernels });
   }
 
   get variant(): Variant {
@@ -163,7 +166,7 @@ export class SamUnet {
   async encoderPlan(): Promise<Plan> {
     this.check('encode');
     if (!this.encoder) {
-      const p = recordEncoder(this.gpu, this.weights);
+      const p = recordEncoder(this.gpu, this.weights, [], this.planOptions);
       this.encoderObj = p;
       const built = p.build().then(() => p);
       this.encoder = built;
@@ -275,7 +278,7 @@ export class SamUnet {
       this.decoders.delete(key);
       this.decoders.set(key, entry); // most recently used last
     } else {
-      const plan = recordDecoder(this.gpu, this.weights, shape);
+      const plan = recordDecoder(this.gpu, this.weights, shape, [], this.planOptions);
       this.liveDecoders.add(plan);
       const built = plan.build().then(() => plan);
       entry = built;

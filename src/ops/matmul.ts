@@ -1,10 +1,10 @@
-// Linear layers and batched matmul on one register-tiled GEMM (shaders/matmul.wgsl), or on software
+// Linear layers and matmul on one register-tiled GEMM (shaders/matmul.wgsl), or on software
 // adapters on the CPU-shaped GEMM (shaders/matmul_cpu.wgsl), which conv2d and convTranspose2x2 use too.
 // A linear weight may be held in half precision (F16Weight): the same kernels then read it through
 // matmul_f16w.wgsl / matmul_cpu_f16w.wgsl, converting each value to f32 and accumulating in f32.
-import { ceilDiv, type Plan } from '../gpu/plan.js';
+import { ceilDiv } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
 import { expectShape, Tensor } from '../gpu/tensor.js';
-import { useSoftwareKernel } from './kernel_path.js';
 
 export type Activation = 'none' | 'relu' | 'gelu';
 export const ACT_CODE: Readonly<Record<Activation, number>> = { none: 0, relu: 1, gelu: 2 };
@@ -119,22 +119,24 @@ export function cpuGemm(p: Plan, g: CpuGemm): void {
     // Disabled bias / residual bindings are filled with `a` (never read).
     inputs: [g.a, g.b, g.bias ?? g.a, g.residual ?? g.a],
     outputs: [g.out],
-    params: [g.M, g.N, g.K, g.sA, g.sB, g.W ?? 0, 0, 0],
+    params: { M: g.M, N: g.N, K: g.K, sA: g.sA, sB: g.sB, W: g.W ?? 0 },
     groups: [gx, gy, g.batch],
     label: g.label,
   });
 }
 
-interface Gemm extends GemmOperands {
+/** A GEMM for gemm(): b is [batch, K, N], or [batch, N, K] with transB. */
+export interface Gemm extends GemmOperands {
   transB: boolean;
 }
 
 /** The kernel linear / matmul record on `p` now for this GEMM: matmul_cpu.wgsl ('cpu') or matmul.wgsl ('tiled'). */
 export function gemmKernel(p: Plan, M: number, N: number, K: number, transB: boolean): 'cpu' | 'tiled' {
-  return useSoftwareKernel(p, 'gemm') && cpuGemmFits(M, N, K, false, !transB) ? 'cpu' : 'tiled';
+  return p.kernels.gemm === 'cpu' && cpuGemmFits(M, N, K, false, !transB) ? 'cpu' : 'tiled';
 }
 
-function gemm(p: Plan, g: Gemm): void {
+/** One dispatch of the GEMM on the plan's gemm path (gemmKernel): C = epilogue(A · B), batched. */
+export function gemm(p: Plan, g: Gemm): void {
   if (gemmKernel(p, g.M, g.N, g.K, g.transB) === 'cpu') {
     cpuGemm(p, {
       a: g.a, b: g.b, bF16: g.bF16, bias: g.bias, residual: g.residual, out: g.out, batch: g.batch, M: g.M, N: g.N, K: g.K,
@@ -152,7 +154,7 @@ function gemm(p: Plan, g: Gemm): void {
     // Disabled bias / residual bindings are filled with `a` (never read).
     inputs: [g.a, g.b, g.bias ?? g.a, g.residual ?? g.a],
     outputs: [g.out],
-    params: [g.M, g.N, g.K, g.sA, g.sB, 0, 0, 0],
+    params: { M: g.M, N: g.N, K: g.K, sA: g.sA, sB: g.sB },
     groups: [gx, gy, g.batch],
     label: g.label,
   });
@@ -190,22 +192,15 @@ export function linear(
   return y;
 }
 
-/**
- * Batched matmul: a [B, M, K] · b [B, K, N] (or b [B, N, K] with transB) → [B, M, N].
- * Rank-2 operands mean B = 1 and give [M, N].
- */
+/** a [M, K] · b [K, N] (or b [N, K] with transB) → [M, N]. */
 export function matmul(p: Plan, a: Tensor, b: Tensor, opts: { transB?: boolean; label?: string } = {}): Tensor {
   const label = opts.label ?? 'matmul';
   const transB = opts.transB ?? false;
-  if (a.rank !== b.rank || (a.rank !== 2 && a.rank !== 3)) {
-    throw new Error(`${label}: operands must both be [M, K] or [B, M, K]; got [${a.shape}] and [${b.shape}]`);
-  }
-  const batch = a.rank === 3 ? a.dim(0) : 1;
-  const [M, K] = [a.dim(-2), a.dim(-1)];
-  const N = transB ? b.dim(-2) : b.dim(-1);
-  const bShape = transB ? [N, K] : [K, N];
-  expectShape(b, a.rank === 3 ? [batch, ...bShape] : bShape, `${label} b`);
-  const y = p.temp(a.rank === 3 ? [batch, M, N] : [M, N], label);
-  gemm(p, { a, b, bias: null, residual: null, out: y, batch, M, N, K, sA: M * K, sB: K * N, transB, act: 'none', label });
+  if (a.rank !== 2 || b.rank !== 2) throw new Error(`${label}: operands must both be rank 2; got [${a.shape}] and [${b.shape}]`);
+  const [M, K] = a.shape as [number, number];
+  const N = transB ? b.dim(0) : b.dim(1);
+  expectShape(b, transB ? [N, K] : [K, N], `${label} b`);
+  const y = p.temp([M, N], label);
+  gemm(p, { a, b, bias: null, residual: null, out: y, batch: 1, M, N, K, sA: 0, sB: 0, transB, act: 'none', label });
   return y;
 }

@@ -1,13 +1,14 @@
 // linear() against a float64 reference, shared by matmul.test.ts (f32 weights) and f16.test.ts
-// (F16Weights): every case is recorded into one plan, run once and checked with the GEMM tolerance,
+// (F16Weights), and the GEMM with batch strides (matmul.test.ts): every case is recorded into one
+// plan, run once and checked with the GEMM tolerance,
 // |gpu − ref| ≤ atol + rtol·|ref| with atol = 1e-5 · rms(ref) (the typical magnitude of the
 // output) and rtol = 1e-4; data uniform in [-1, 1].
 import { expect, vi } from 'vitest';
 import { toF16Words } from '../../src/model/weights.js';
-import { f16Weight, gemmKernel, linear, type Activation } from '../../src/ops/matmul.js';
+import { f16Weight, gemm, gemmKernel, linear, matmul, type Activation } from '../../src/ops/matmul.js';
 import { f16ArrayToF32 } from '../../src/safetensors/half.js';
 import { expectClose, newPlan, rand } from './gpu.js';
-import { linearRef, rmsRef } from './reference.js';
+import { linearRef, matmulRef, rmsRef } from './reference.js';
 
 export const GEMM_RTOL = 1e-4;
 export const GEMM_ATOL_REL = 1e-5;
@@ -28,7 +29,7 @@ export interface LinearCase {
 }
 
 export interface RunLinearOptions {
-  /** The kernel every case must take ('cpu' falls back to 'tiled' where K % 4 != 0). */
+  /** The plan's gemm path; every case must take it ('cpu' falls back to 'tiled' where K % 4 != 0). */
   path?: 'cpu' | 'tiled';
   /**
    * Weights as F16Weights (at the ViT's scale ±1/sqrt(K), a few in the subnormal range); the
@@ -39,7 +40,7 @@ export interface RunLinearOptions {
 
 /** Records every case into one plan, runs it once and checks each output against linearRef. */
 export async function runLinear(cases: LinearCase[], opts: RunLinearOptions = {}): Promise<void> {
-  const p = await newPlan(opts.f16 ? 'linear-f16' : 'linear');
+  const p = await newPlan(opts.f16 ? 'linear-f16' : 'linear', opts.path ? { kernels: { gemm: opts.path } } : {});
   const spy = vi.spyOn(p, 'dispatch');
   const data: Record<string, Float32Array> = {};
   const weights: Float32Array[] = [];
@@ -80,6 +81,48 @@ export async function runLinear(cases: LinearCase[], opts: RunLinearOptions = {}
     const M = c.lead.reduce((a, b) => a * b, 1);
     const ref = linearRef(data[`x${i}`]!, weights[i]!, data[`b${i}`] ?? null, M, c.N, c.K, c.act, data[`r${i}`] ?? null);
     checkGemm(out[`y${i}`]!, ref, `${opts.f16 ? 'f16 ' : ''}linear [${c.lead}, ${c.K}] -> ${c.N} act=${c.act} bias=${c.bias} residual=${c.residual}${opts.path ? ` (${opts.path})` : ''}`);
+  });
+  p.destroy();
+}
+
+export interface MatmulCase {
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  transB: boolean;
+}
+
+/**
+ * a [batch, M, K] · b [batch, K, N] (or [batch, N, K] with transB) for every case, on the plan's
+ * gemm path `path`, checked against matmulRef. Batch 1 goes through matmul(); a larger batch
+ * through gemm() with batch strides M·K and K·N (the model never batches a matmul; conv2d uses the
+ * strides with a shared A). With `expectPath`, every case must take `path` (no fallback).
+ */
+export async function runMatmul(cases: MatmulCase[], path: 'cpu' | 'tiled', opts: { seed?: number; expectPath?: boolean } = {}): Promise<void> {
+  const p = await newPlan('matmul', { kernels: { gemm: path } });
+  const seed = opts.seed ?? 100;
+  const data: Record<string, Float32Array> = {};
+  cases.forEach((c, i) => {
+    if (opts.expectPath) expect(gemmKernel(p, c.M, c.N, c.K, c.transB), `[${c.M}, ${c.K}] x [${c.N}]`).toBe(path);
+    const label = `matmul${i}`;
+    const lead = c.batch > 1 ? [c.batch] : [];
+    const a = p.input(`a${i}`, [...lead, c.M, c.K]);
+    const b = p.input(`b${i}`, [...lead, ...(c.transB ? [c.N, c.K] : [c.K, c.N])]);
+    const y = c.batch > 1 ? p.temp([c.batch, c.M, c.N], label) : matmul(p, a, b, { transB: c.transB, label });
+    if (c.batch > 1) {
+      gemm(p, { a, b, bias: null, residual: null, out: y, batch: c.batch, M: c.M, N: c.N, K: c.K, sA: c.M * c.K, sB: c.K * c.N, transB: c.transB, act: 'none', label });
+    }
+    expect(y.shape).toEqual([...lead, c.M, c.N]);
+    p.output(`y${i}`, y);
+    data[`a${i}`] = rand(c.batch * c.M * c.K, seed + i);
+    data[`b${i}`] = rand(c.batch * c.K * c.N, 2 * seed + i);
+  });
+  await p.build();
+  const out = await p.run(data);
+  cases.forEach((c, i) => {
+    const ref = matmulRef(data[`a${i}`]!, data[`b${i}`]!, c.batch, c.M, c.N, c.K, c.transB);
+    checkGemm(out[`y${i}`]!, ref, `matmul [${c.batch}, ${c.M}, ${c.K}] x ${c.transB ? 'T' : ''}[${c.N}] (${path})`);
   });
   p.destroy();
 }
