@@ -38,24 +38,24 @@ export function addPosEmbed(p: Plan, W: ModelWeights, x: Tensor): Tensor {
  * Block i: x = x + proj(attn(norm1(x))); x = x + lin2(gelu(lin1(norm2(x)))).
  * Windowed blocks attend within 14×14 windows of the zero-padded 28×28 grid (the padding is
  * handled inside attentionRelPos); global blocks over all 16×16 tokens. The four linear weights are
- * f16 when the weights were loaded with precision 'f16' (linearWeight).
+ * f16 tensors when the weights were loaded with precision 'f16'.
  */
 export function vitBlock(p: Plan, W: ModelWeights, i: number, x: Tensor): Tensor {
   const b = `${ENC}.blocks.${i}`;
   const [B, S] = [x.dim(0), x.dim(1)];
   const tokens = p.reshape(x, [B, S * S, VIT.dim]);
   const h = layerNorm(p, tokens, W.t(p, `${b}.norm1.weight`), W.t(p, `${b}.norm1.bias`), VIT.lnEps, { label: `${b}.norm1` });
-  const qkv = linear(p, h, W.linearWeight(p, `${b}.attn.qkv.weight`), W.t(p, `${b}.attn.qkv.bias`), { label: `${b}.attn.qkv` });
+  const qkv = linear(p, h, W.t(p, `${b}.attn.qkv.weight`), W.t(p, `${b}.attn.qkv.bias`), { label: `${b}.attn.qkv` });
   const a = attentionRelPos(p, qkv, W.t(p, `${b}.attn.qkv.bias`), W.t(p, `${b}.attn.rel_pos_h`), W.t(p, `${b}.attn.rel_pos_w`), {
     heads: VIT.heads,
     size: S,
     window: VIT.globalBlocks.includes(i) ? S : VIT.window,
     label: `${b}.attn`,
   });
-  const x1 = linear(p, a, W.linearWeight(p, `${b}.attn.proj.weight`), W.t(p, `${b}.attn.proj.bias`), { residual: tokens, label: `${b}.attn.proj` });
+  const x1 = linear(p, a, W.t(p, `${b}.attn.proj.weight`), W.t(p, `${b}.attn.proj.bias`), { residual: tokens, label: `${b}.attn.proj` });
   const h2 = layerNorm(p, x1, W.t(p, `${b}.norm2.weight`), W.t(p, `${b}.norm2.bias`), VIT.lnEps, { label: `${b}.norm2` });
-  const m = linear(p, h2, W.linearWeight(p, `${b}.mlp.lin1.weight`), W.t(p, `${b}.mlp.lin1.bias`), { act: 'gelu', label: `${b}.mlp.lin1` });
-  const x2 = linear(p, m, W.linearWeight(p, `${b}.mlp.lin2.weight`), W.t(p, `${b}.mlp.lin2.bias`), { residual: x1, label: `${b}.mlp.lin2` });
+  const m = linear(p, h2, W.t(p, `${b}.mlp.lin1.weight`), W.t(p, `${b}.mlp.lin1.bias`), { act: 'gelu', label: `${b}.mlp.lin1` });
+  const x2 = linear(p, m, W.t(p, `${b}.mlp.lin2.weight`), W.t(p, `${b}.mlp.lin2.bias`), { residual: x1, label: `${b}.mlp.lin2` });
   return p.reshape(x2, [B, S, S, VIT.dim]);
 }
 

@@ -8,12 +8,11 @@
 // Precision 'f16' ("f16 weights, f32 accumulation"): the ViT linear weights (qkv, proj, mlp.lin1,
 // mlp.lin2 of the 12 blocks, 85 M of the model's values) are rounded to IEEE binary16 on the CPU
 // (round to nearest even, subnormals kept; a value beyond ±65504 is an error naming the tensor) and
-// uploaded as packed pairs (see F16Weight); the GEMM kernels convert them back to f32 as they load
+// uploaded as packed pairs (an f16 Tensor, see DType); the GEMM kernels convert them back to f32 as they load
 // them. Everything else stays f32.
 import { assertDeviceAlive, captureGpuErrors, gpuErrorToThrow, type Gpu } from '../gpu/device.js';
 import type { Plan } from '../gpu/plan.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { f16Weight, type F16Weight } from '../ops/matmul.js';
 import { f32ArrayToF16 } from '../safetensors/half.js';
 import { foldBatchNorm, type BatchNormParams } from '../weights/fold.js';
 import { modelKeys } from './keys.js';
@@ -103,7 +102,7 @@ export function halfPrecisionKey(key: string): boolean {
  * e / 2 (an odd count is padded with a zero). A value beyond ±F16_MAX (which would become ±Inf) or
  * NaN is a WeightError naming `key` and the index.
  */
-export function toF16Words(key: string, values: Float32Array): Uint32Array {
+export function toF16Words(key: string, values: Float32Array): Uint32Array<ArrayBuffer> {
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (!(Math.abs(v) <= F16_MAX)) {
@@ -368,19 +367,10 @@ export class ModelWeights {
     return this.tensors.has(key);
   }
 
-  /** The f32 weight as a tensor of plan `p`. A folded conv's bias is `<conv>.bias`. */
+  /** The weight as a tensor of plan `p`, in the dtype it is held in. A folded conv's bias is `<conv>.bias`. */
   t(p: Plan, key: string): Tensor {
     const w = this.get(key);
-    if (w.dtype !== 'f32') throw new WeightError(`weight '${key}' is held as ${w.dtype} (precision '${this.precision}'): bind it with linearWeight()`);
-    return p.external(w.buffer, w.shape, key);
-  }
-
-  /** A linear layer's weight for linear(): an f32 tensor, or an F16Weight when it is held as f16. */
-  linearWeight(p: Plan, key: string): Tensor | F16Weight {
-    const w = this.get(key);
-    if (w.dtype === 'f32') return p.external(w.buffer, w.shape, key);
-    const n = w.shape.reduce((a, b) => a * b, 1);
-    return f16Weight(p.external(w.buffer, [Math.ceil(n / 2)], key), w.shape, key);
+    return p.external(w.buffer, w.shape, key, w.dtype);
   }
 
   /** How the weight `key` is held on the GPU. */
