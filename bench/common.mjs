@@ -8,7 +8,7 @@ export async function benchMain(opts, log) {
   if (opts.weights) {
     const { fileSource } = await import('../dist/safetensors/node.js');
     const { SafetensorsFile } = await import('../dist/safetensors/read.js');
-    const { safetensorsWeights } = await import('../dist/model/providers.js');
+    const { safetensorsWeights } = await import('../dist/weights/sources.js');
     weights = safetensorsWeights(await SafetensorsFile.open(await fileSource(opts.weights)));
   }
   const report = await runBench(gpu, { ...opts, weights, log });

@@ -6,16 +6,19 @@ import { dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { requestGpu, type Gpu } from './gpu/device.js';
 import { decodeImage, encodePng, type RgbImage } from './image/decode.js';
+import { maskFromLogits } from './image/mask.js';
 import { drawBox, drawPoints, overlayMask } from './image/overlay.js';
 import { sheppLogan } from './image/phantom.js';
-import { safetensorsWeights, syntheticWeights } from './model/providers.js';
+import type { Variant } from './model/config.js';
+import { syntheticStateDict, syntheticWeights } from './model/keys.js';
 import type { Box, Point, PromptSet } from './model/prompts.js';
 import { SamUnet, type DecodeResult } from './model/sam_unet.js';
-import type { Precision, Variant, WeightProvider } from './model/weights.js';
 import { fileSource } from './safetensors/node.js';
 import { SafetensorsFile } from './safetensors/read.js';
 import { f32ArrayToF16, serializeSafetensors, writeSafetensors, type LazyTensorEntry } from './safetensors/write.js';
-import { syntheticStateDict } from './weights/synthetic.js';
+import type { Precision } from './weights/load.js';
+import type { WeightProvider } from './weights/source.js';
+import { safetensorsWeights } from './weights/sources.js';
 
 const USAGE = `sam-unet — SAM-UNet medical image segmentation on WebGPU
 
@@ -93,10 +96,7 @@ async function runSegment(model: SamUnet, image: RgbImage, sets: PromptSet[]): P
 }
 
 function maskPng(r: DecodeResult, i: number): Uint8Array {
-  const m = r.masks[i]!;
-  const grey = new Uint8Array(m.length);
-  for (let k = 0; k < m.length; k++) grey[k] = m[k]! ? 255 : 0;
-  return encodePng(r.width, r.height, grey, 1);
+  return encodePng(r.width, r.height, maskFromLogits(r.logits[i]!, r.width, r.height), 1);
 }
 
 function overlayPng(image: RgbImage, r: DecodeResult, sets: PromptSet[]): Uint8Array {
@@ -155,6 +155,7 @@ async function segment(args: string[]): Promise<void> {
   });
   if (positionals.length !== 1) throw new UsageError('segment takes one IMAGE');
   if (!values.weights) throw new UsageError('segment needs --weights');
+  const weights = values.weights;
   if (!values.out) throw new UsageError('segment needs --out MASK.png');
   const precision = values.precision ?? 'f32';
   if (precision !== 'f32' && precision !== 'f16') throw new UsageError(`--precision must be f32 or f16, got '${precision}'`);
@@ -177,7 +178,7 @@ async function segment(args: string[]): Promise<void> {
   const sets: PromptSet[] = boxes.length ? boxes.map((box) => ({ box, points, maskInput })) : [{ points, maskInput }];
   const image = decodeImage(new Uint8Array(await readFile(positionals[0]!)));
   const gpu = await requestGpu();
-  const model = await loadModel(gpu, values.weights, variantOf(values.variant), precision);
+  const model = await loadModel(gpu, weights, variantOf(values.variant), precision);
   try {
     const r = await runSegment(model, image, sets);
     await writeOutputs(r, values.out, values.logits);

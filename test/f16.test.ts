@@ -13,10 +13,12 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Plan } from '../src/gpu/plan.js';
 import { recordEncoder } from '../src/model/encoder.js';
 import { modelKeys } from '../src/model/keys.js';
-import { syntheticWeights } from '../src/model/providers.js';
+import { syntheticWeights } from '../src/model/keys.js';
 import type { PromptSet } from '../src/model/prompts.js';
 import { SamUnet } from '../src/model/sam_unet.js';
-import { F16_MAX, halfPrecisionKey, toF16Words, WeightError, type Precision, type Variant, type WeightProvider } from '../src/model/weights.js';
+import { modelSpec } from '../src/model/net.js';
+import { WeightError, type Precision, type Variant, type WeightProvider } from '../src/model/weights.js';
+import { F16_MAX, toF16Words } from '../src/weights/dtype.js';
 import { setKernelPath } from '../src/ops/kernel_path.js';
 import { layerNorm } from '../src/ops/layernorm.js';
 import { linear, tileRows } from '../src/ops/matmul.js';
@@ -25,6 +27,9 @@ import { SafetensorsFile } from '../src/safetensors/read.js';
 import { describeKernelPaths, maxAbsDiff, newPlan, rand, testGpu } from './helpers/gpu.js';
 import { runLinear, unpackWords } from './helpers/linear.js';
 import { describeShared, goldenCases, goldenPath, itShared } from './helpers/shared.js';
+
+/** The weights precision 'f16' holds in binary16: those the modules declare lowPrecision. */
+const lowPrecisionKeys = (variant: Variant) => modelSpec(variant).spec.weights.filter((w) => w.lowPrecision).map((w) => w.key);
 
 describe('toF16Words (CPU conversion f32 → binary16)', () => {
   it('rounds to nearest even, keeps subnormals, packs element 2i in the low half of word i', () => {
@@ -67,10 +72,13 @@ describe('toF16Words (CPU conversion f32 → binary16)', () => {
     const gpu = await testGpu();
     const base = syntheticWeights('res50');
     const victim = 'image_encoder.sam_img_encoder.blocks.0.attn.qkv.weight';
-    expect(halfPrecisionKey(victim)).toBe(true);
-    expect(halfPrecisionKey('image_encoder.sam_img_encoder.pos_embed')).toBe(false);
-    expect(halfPrecisionKey('image_encoder.sam_img_encoder.blocks.0.attn.qkv.bias')).toBe(false);
-    expect(modelKeys('res50').filter((k) => halfPrecisionKey(k.key)).length).toBe(48);
+    // The modules mark exactly the 48 ViT linear weights as low precision.
+    const vitLinear = /^image_encoder\.sam_img_encoder\.blocks\.\d+\.(attn\.qkv|attn\.proj|mlp\.lin1|mlp\.lin2)\.weight$/;
+    for (const v of ['res50', 'res34'] as const) {
+      expect(lowPrecisionKeys(v)).toEqual(modelKeys(v).map((k) => k.key).filter((k) => vitLinear.test(k)));
+      expect(lowPrecisionKeys(v).length).toBe(48);
+    }
+    expect(lowPrecisionKeys('res50')).toContain(victim);
     const src: WeightProvider = {
       entries: base.entries,
       read: async (key) => {
@@ -160,7 +168,7 @@ async function readBuffer(device: GPUDevice, buffer: GPUBuffer): Promise<Float32
 }
 
 /** Bytes of the 48 ViT linear weights in f32. */
-const vitLinearBytes = (variant: Variant) => modelKeys(variant).filter((k) => halfPrecisionKey(k.key)).reduce((n, k) => n + 4 * k.shape.reduce((a, b) => a * b, 1), 0);
+const vitLinearBytes = (variant: Variant) => modelSpec(variant).spec.weights.filter((w) => w.lowPrecision).reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
 
 describeShared('precision f16: the whole model on the golden cases', () => {
   const models = new Map<string, SamUnet>();

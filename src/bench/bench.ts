@@ -13,7 +13,7 @@ import { layerNorm, layerNorm2d } from '../ops/layernorm.js';
 import { linear, matmul } from '../ops/matmul.js';
 import { permute } from '../ops/layout.js';
 import { sheppLogan } from '../image/phantom.js';
-import { syntheticWeights } from '../model/providers.js';
+import { syntheticWeights } from '../model/keys.js';
 import { SamUnet } from '../model/sam_unet.js';
 import type { Precision, Variant, WeightProvider } from '../model/weights.js';
 

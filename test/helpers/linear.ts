@@ -3,7 +3,7 @@
 // |gpu − ref| ≤ atol + rtol·|ref| with atol = 1e-5 · rms(ref) (the typical magnitude of the
 // output) and rtol = 1e-4; data uniform in [-1, 1].
 import { expect, vi } from 'vitest';
-import { toF16Words } from '../../src/model/weights.js';
+import { toF16Words } from '../../src/weights/dtype.js';
 import { gemmKernel, linear, type Activation } from '../../src/ops/matmul.js';
 import { f16ArrayToF32 } from '../../src/safetensors/half.js';
 import { expectClose, newPlan, rand } from './gpu.js';
