@@ -13,6 +13,7 @@ import type { Variant } from './model/config.js';
 import { syntheticStateDict, syntheticWeights } from './model/keys.js';
 import type { Box, Point, PromptSet } from './model/prompts.js';
 import { SamUnet, type DecodeResult } from './model/sam_unet.js';
+import { listWeights, resolveWeights, weightDirs } from './node/weights-dir.js';
 import { fileSource } from './safetensors/node.js';
 import { SafetensorsFile } from './safetensors/read.js';
 import { f32ArrayToF16, serializeSafetensors, writeSafetensors, type LazyTensorEntry } from './safetensors/write.js';
@@ -23,7 +24,7 @@ import { safetensorsWeights } from './weights/sources.js';
 const USAGE = `sam-unet — SAM-UNet medical image segmentation on WebGPU
 
 Usage:
-  sam-unet segment IMAGE --weights W.safetensors [--variant res50|res34] [--precision f32|f16]
+  sam-unet segment IMAGE [--weights W] [--variant res50|res34] [--precision f32|f16]
                    [--box x0,y0,x1,y1]... [--point x,y,label]... [--mask-input PREV.safetensors]
                    --out MASK.png [--logits OUT.safetensors] [--overlay OVERLAY.png]
   sam-unet synth-weights --variant res50|res34 --out W.safetensors [--dtype f32|f16]
@@ -33,8 +34,10 @@ Usage:
 
 IMAGE is PNG or JPEG. Coordinates are pixels of the original image. Each --box is one prompt set
 (N boxes give MASK-0.png, MASK-1.png, …); --point x,y,1 (foreground) or x,y,0 (background) joins
-every set, or forms the only set when there is no box. --weights synthetic:res50 (or :res34) uses
-the built-in synthetic weights, which give meaningless masks. --dtype f16 writes floating tensors
+every set, or forms the only set when there is no box. --weights takes a path, or a bare NAME found
+in ./weights/ (or the package's weights/ folder) as NAME or NAME.safetensors; without it, the one
+weights file there is used. --weights synthetic:res50 (or :res34) uses the built-in synthetic
+weights, which give meaningless masks. --dtype f16 writes floating tensors
 as IEEE half (half the file; the loader converts them back to float32); convert rewrites a file's
 floating tensors (F32, F16, BF16) in the dtype asked for, one tensor in memory at a time.
 --precision f16 holds the ViT's linear weights in float16 on the GPU (170 MB less for res50; sums stay
@@ -54,7 +57,19 @@ function variantOf(s: string | undefined): Variant | undefined {
   return s;
 }
 
-async function openWeights(path: string): Promise<{ provider: WeightProvider; close: () => Promise<void> }> {
+/** Without --weights: the one weights file in weights/ (weights-dir.ts). */
+function defaultWeights(): string {
+  const found = listWeights();
+  if (found.length === 1) {
+    log(`weights: ${found[0]}`);
+    return found[0]!;
+  }
+  const dirs = weightDirs().join(' or ');
+  throw new UsageError(`segment needs --weights: ${found.length ? `${dirs} hold ${found.length} weight files` : `there is none in ${dirs}`}`);
+}
+
+async function openWeights(arg: string): Promise<{ provider: WeightProvider; close: () => Promise<void> }> {
+  const path = resolveWeights(arg);
   const m = path.match(/^synthetic:(res50|res34)$/);
   if (m) return { provider: syntheticWeights(m[1] as Variant), close: async () => {} };
   const src = await fileSource(path);
@@ -154,8 +169,7 @@ async function segment(args: string[]): Promise<void> {
     },
   });
   if (positionals.length !== 1) throw new UsageError('segment takes one IMAGE');
-  if (!values.weights) throw new UsageError('segment needs --weights');
-  const weights = values.weights;
+  const weights = values.weights ?? defaultWeights();
   if (!values.out) throw new UsageError('segment needs --out MASK.png');
   const precision = values.precision ?? 'f32';
   if (precision !== 'f32' && precision !== 'f16') throw new UsageError(`--precision must be f32 or f16, got '${precision}'`);
