@@ -15,7 +15,7 @@ import { layerNorm, layerNorm2d } from '../src/ops/layernorm.js';
 import { linear, matmul } from '../src/ops/matmul.js';
 import { permute } from '../src/ops/layout.js';
 import { sheppLogan } from '../src/image/phantom.js';
-import { syntheticWeights } from '../src/model/providers.js';
+import { syntheticWeights } from '../src/model/keys.js';
 import { SamUnet } from '../src/model/sam_unet.js';
 import type { Precision, Variant, WeightProvider } from '../src/model/weights.js';
 

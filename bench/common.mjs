@@ -9,7 +9,7 @@ export async function benchMain(opts, log) {
   if (opts.weights) {
     const { fileSource } = await import('./dist/src/safetensors/node.js');
     const { SafetensorsFile } = await import('./dist/src/safetensors/read.js');
-    const { safetensorsWeights } = await import('./dist/src/model/providers.js');
+    const { safetensorsWeights } = await import('./dist/src/weights/sources.js');
     weights = safetensorsWeights(await SafetensorsFile.open(await fileSource(opts.weights)));
   }
   const report = await runBench(gpu, { ...opts, weights, log });

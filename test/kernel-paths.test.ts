@@ -3,7 +3,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Gpu } from '../src/gpu/device.js';
 import { Plan, PlanError } from '../src/gpu/plan.js';
-import { syntheticWeights } from '../src/model/providers.js';
+import { syntheticWeights } from '../src/model/keys.js';
 import { SamUnet } from '../src/model/sam_unet.js';
 import { gemmKernel } from '../src/ops/matmul.js';
 import { testGpu } from './helpers/gpu.js';

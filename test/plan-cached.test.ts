@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Segments } from '../src/gpu/inputs.js';
 import { Plan } from '../src/gpu/plan.js';
 import { SamUnet } from '../src/model/sam_unet.js';
-import { syntheticWeights } from '../src/model/providers.js';
+import { syntheticWeights } from '../src/model/keys.js';
 import { add } from '../src/ops/elementwise.js';
 import { fakeEmbedding } from './helpers/embedding.js';
 import { rand, testGpu } from './helpers/gpu.js';

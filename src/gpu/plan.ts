@@ -19,7 +19,7 @@ import { checkDispatch, type DispatchSpec, type ShaderName } from './dispatch.js
 import { kernelPaths, type KernelFamily, type KernelPath, type KernelPaths } from './kernels.js';
 import { pipelineFor } from './pipelines.js';
 import { checkRunInputs, Segments, type RunInput } from './inputs.js';
-import { Tensor, numel, type TensorKind } from './tensor.js';
+import { Tensor, numel, storageBytes, type DType, type TensorKind } from './tensor.js';
 import { profileDispatches, timeRuns, type DispatchTime, type Timeable } from './timing.js';
 import { PoliteWait, sleep } from './wait.js';
 
@@ -88,9 +88,9 @@ export class Plan {
     return this.gpu.device;
   }
 
-  private newTensor(shape: readonly number[], kind: TensorKind, label: string, buffer?: GPUBuffer, base?: Tensor): Tensor {
+  private newTensor(shape: readonly number[], kind: TensorKind, label: string, buffer?: GPUBuffer, base?: Tensor, dtype?: DType): Tensor {
     if (this.built) throw new PlanError(`plan '${this.label}' is built: no new tensors`);
-    const t = new Tensor(this.tensors.length, shape, kind, label, buffer, base);
+    const t = new Tensor(this.tensors.length, shape, kind, label, buffer, base, dtype);
     this.tensors.push(t);
     return t;
   }
@@ -103,11 +103,11 @@ export class Plan {
     return t;
   }
 
-  /** A tensor that lives in a buffer owned elsewhere (weights, an encoded image). */
-  external(buffer: GPUBuffer, shape: readonly number[], label: string): Tensor {
-    const bytes = numel(shape) * 4;
-    if (buffer.size < bytes) throw new PlanError(`external '${label}': buffer of ${buffer.size} bytes is smaller than shape [${shape}]`);
-    return this.newTensor(shape, 'external', label, buffer);
+  /** A tensor that lives in a buffer owned elsewhere (weights, an encoded image), stored as `dtype`. */
+  external(buffer: GPUBuffer, shape: readonly number[], label: string, dtype: DType = 'f32'): Tensor {
+    const bytes = storageBytes(dtype, numel(shape));
+    if (buffer.size < bytes) throw new PlanError(`external '${label}': buffer of ${buffer.size} bytes is smaller than ${dtype} shape [${shape}]`);
+    return this.newTensor(shape, 'external', label, buffer, undefined, dtype);
   }
 
   /** A temporary whose buffer is shared with others by liveness. */

@@ -1,11 +1,11 @@
 // linear() against a float64 reference, shared by matmul.test.ts (f32 weights) and f16.test.ts
-// (F16Weights), and the GEMM with batch strides (matmul.test.ts): every case is recorded into one
+// (f16 weight tensors), and the GEMM with batch strides (matmul.test.ts): every case is recorded into one
 // plan, run once and checked with the GEMM tolerance,
 // |gpu − ref| ≤ atol + rtol·|ref| with atol = 1e-5 · rms(ref) (the typical magnitude of the
 // output) and rtol = 1e-4; data uniform in [-1, 1].
 import { expect, vi } from 'vitest';
-import { toF16Words } from '../../src/model/weights.js';
-import { f16Weight, gemm, gemmKernel, linear, matmul, type Activation } from '../../src/ops/matmul.js';
+import { toF16Words } from '../../src/weights/dtype.js';
+import { gemm, gemmKernel, linear, matmul, type Activation } from '../../src/ops/matmul.js';
 import { f16ArrayToF32 } from '../../src/safetensors/half.js';
 import { expectClose, newPlan, rand } from './gpu.js';
 import { linearRef, matmulRef, rmsRef } from './reference.js';
@@ -32,7 +32,7 @@ export interface RunLinearOptions {
   /** The plan's gemm path; every case must take it ('cpu' falls back to 'tiled' where K % 4 != 0). */
   path?: 'cpu' | 'tiled';
   /**
-   * Weights as F16Weights (at the ViT's scale ±1/sqrt(K), a few in the subnormal range); the
+   * Weights as f16 tensors (at the ViT's scale ±1/sqrt(K), a few in the subnormal range); the
    * reference then uses the same rounded weights, so only the f32 accumulation differs.
    */
   f16?: boolean;
@@ -44,6 +44,7 @@ export async function runLinear(cases: LinearCase[], opts: RunLinearOptions = {}
   const spy = vi.spyOn(p, 'dispatch');
   const data: Record<string, Float32Array> = {};
   const weights: Float32Array[] = [];
+  const owned: GPUBuffer[] = [];
   cases.forEach((c, i) => {
     const M = c.lead.reduce((a, b) => a * b, 1);
     if (opts.path) {
@@ -55,13 +56,15 @@ export async function runLinear(cases: LinearCase[], opts: RunLinearOptions = {}
     data[`x${i}`] = rand(M * c.K, 10 * i + 1);
     const nw = c.N * c.K;
     if (opts.f16) {
-      const words = p.input(`w${i}`, [Math.ceil(nw / 2)]);
-      p.output(`y${i}`, linear(p, x, f16Weight(words, [c.N, c.K]), b, { act: c.act, residual: r, label: `linear${i}` }));
       const w = rand(nw, 10 * i + 2, -1 / Math.sqrt(c.K), 1 / Math.sqrt(c.K));
       for (let j = 0; j < nw; j += 97) w[j] = w[j]! * 2 ** -18;
       const packed = toF16Words(`w${i}`, w);
       weights.push(unpackWords(packed, nw));
-      data[`w${i}`] = new Float32Array(packed.buffer); // the words' bytes, as the plan uploads them
+      // An f16 weight lives in a buffer of its own, as ModelWeights holds it.
+      const buffer = p.device.createBuffer({ size: Math.max(16, Math.ceil(packed.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      p.device.queue.writeBuffer(buffer, 0, packed);
+      owned.push(buffer);
+      p.output(`y${i}`, linear(p, x, p.external(buffer, [c.N, c.K], `w${i}`, 'f16'), b, { act: c.act, residual: r, label: `linear${i}` }));
     } else {
       const w = p.input(`w${i}`, [c.N, c.K]);
       p.output(`y${i}`, linear(p, x, w, b, { act: c.act, residual: r, label: `linear${i}` }));
@@ -83,6 +86,7 @@ export async function runLinear(cases: LinearCase[], opts: RunLinearOptions = {}
     checkGemm(out[`y${i}`]!, ref, `${opts.f16 ? 'f16 ' : ''}linear [${c.lead}, ${c.K}] -> ${c.N} act=${c.act} bias=${c.bias} residual=${c.residual}${opts.path ? ` (${opts.path})` : ''}`);
   });
   p.destroy();
+  for (const b of owned) b.destroy();
 }
 
 export interface MatmulCase {
