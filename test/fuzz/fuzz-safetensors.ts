@@ -15,21 +15,19 @@
 //    ModelWeights.load onto a stub GPU device. Every such mutation must be rejected with a
 //    WeightError; the unmutated and harmless ones (F16 / BF16 dtypes, an extra key) must load.
 //
-// Run it (10000 cases by default):
-//   npx tsc --outDir /tmp/fuzz-build --rootDir . --module NodeNext --moduleResolution NodeNext \
-//     --target ES2022 --skipLibCheck --types node,@webgpu/types bench/fuzz-safetensors.ts
-//   node --expose-gc /tmp/fuzz-build/bench/fuzz-safetensors.js [--cases N] [--seed S] [--timeout-ms T]
-// or through vitest: FUZZ_CASES=10000 npx vitest run test/fuzz.test.ts
+// Run it (10000 cases by default; compiled with tsc into node_modules/.cache/fuzz):
+//   npm run fuzz:safetensors -- [--cases N] [--seed S] [--timeout-ms T]
+// or through vitest: FUZZ_CASES=10000 npx vitest run test/fuzz/safetensors.test.ts
 // The CLI runs the cases in a worker thread and kills it if a case stops making progress (a
 // synchronous hang), naming the case; every case is reproducible from (seed, index).
 
-import { ModelWeights, WeightError, type WeightProvider } from '../src/model/weights.js';
-import { modelKeys } from '../src/model/keys.js';
-import type { Gpu } from '../src/gpu/device.js';
+import { ModelWeights, WeightError, type WeightProvider } from '../../src/model/weights.js';
+import { modelKeys } from '../../src/model/keys.js';
+import type { Gpu } from '../../src/gpu/device.js';
 import {
   DTYPE_SIZES, SafetensorsError, SafetensorsFile, readSafetensorsStream, typedArray, type ByteSource, type Dtype,
-} from '../src/safetensors/read.js';
-import { serializeSafetensors, type TensorEntry } from '../src/safetensors/write.js';
+} from '../../src/safetensors/read.js';
+import { serializeSafetensors, type TensorEntry } from '../../src/safetensors/write.js';
 
 // ---------------------------------------------------------------- random numbers
 

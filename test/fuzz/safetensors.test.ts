@@ -1,9 +1,9 @@
-// Hostile weight files (bench/fuzz-safetensors.ts): a seeded batch of mutated safetensors files and
+// Hostile weight files (test/fuzz/fuzz-safetensors.ts): a seeded batch of mutated safetensors files and
 // broken model weight sets, each of which must load correctly or fail with a named error
 // (SafetensorsError / WeightError), within a time limit, without reading more than the file holds.
 // FUZZ_CASES / FUZZ_SEED override the batch (FUZZ_CASES=10000 is the full run).
 import { describe, expect, it } from 'vitest';
-import { formatSummary, makeCase, makeSemanticCase, rng, runContainerCase, runFuzz, runSemanticCase } from '../bench/fuzz-safetensors.js';
+import { formatSummary, makeCase, makeSemanticCase, rng, runContainerCase, runFuzz, runSemanticCase } from './fuzz-safetensors.js';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 400);
 
