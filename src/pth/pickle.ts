@@ -47,10 +47,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export class TruncatedPickleError extends PthError {}
 
 /**
- * Unpickles the pickle that starts at `start` in `b`. Returns the value and the offset just past
- * its STOP opcode (the legacy format holds several pickles back to back).
+ * Unpickles the pickle that starts at `start` in `b`. Returns the value, the offset just past its
+ * STOP opcode (the legacy format holds several pickles back to back) and the memory estimate.
  */
-export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): { value: unknown; end: number } {
+export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): { value: unknown; end: number; memory: number } {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const stack: unknown[] = [];
   const marks: number[] = [];
@@ -177,7 +177,7 @@ export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): {
       case 0x2e: { // STOP
         const value = pop();
         if (stack.length || marks.length) throw fail(`STOP leaves ${stack.length} objects and ${marks.length} marks behind`);
-        return { value, end: p };
+        return { value, end: p, memory };
       }
       case 0x28: charge(SLOT); marks.push(stack.length); break; // MARK
       case 0x30: if (stack.length > floor()) stack.pop(); else popMark(); break; // POP
