@@ -28,7 +28,7 @@ export interface PthOptions extends ZipOptions {
   maxPickleBytes?: number;
   /**
    * Most memory the unpickled objects may take, as estimated while unpickling (default: the file's
-   * size, at least 4 MiB and at most 1 GiB).
+   * size, at least 1 MiB and at most 1 GiB; a state_dict's objects take a fraction of its file).
    */
   maxPickleMemory?: number;
 }
@@ -89,7 +89,7 @@ export class PthCheckpoint {
   static async open(src: ByteSource, opts: PthOptions = {}): Promise<PthCheckpoint> {
     const limits: PickleLimits = {
       maxPickleBytes: opts.maxPickleBytes ?? DEFAULT_MAX_PICKLE_BYTES,
-      maxPickleMemory: opts.maxPickleMemory ?? Math.min(2 ** 30, Math.max(4 * 2 ** 20, src.size)),
+      maxPickleMemory: opts.maxPickleMemory ?? Math.min(2 ** 30, Math.max(2 ** 20, src.size)),
     };
     const head = await src.read(0, Math.min(src.size, 512));
     const container = isZip(head) ? await openZip(src, opts, limits) : sniffLegacy(head) ? await openLegacy(src, limits) : notACheckpoint(head);

@@ -214,7 +214,7 @@ function setOf(name: string, frozen: boolean) {
     const s = new PySet(frozen);
     if (args.length) {
       if (!Array.isArray(args[0])) throw bad(`${name}: the argument`, args[0], 'a list');
-      s.items.push(...args[0]);
+      for (const v of args[0]) s.items.push(v); // not push(...): a long list would overflow the call stack
     }
     return s;
   };

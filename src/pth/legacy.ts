@@ -63,6 +63,7 @@ async function parse(src: ByteSource, b: Uint8Array, limits: PickleLimits): Prom
     const s = storages.get(key);
     if (!s) throw new PthError(`storage "${key.slice(0, 64)}" is listed but no tensor names it, so its element size is unknown`);
     if (starts.has(key)) throw new PthError(`storage "${key}" is listed twice`);
+    if (pos + 8 > src.size) throw new PthError(`storage "${key}" runs past the end of the file (${src.size} bytes)`);
     const head = await readExact(src, pos, 8, `the element count of storage "${key}"`);
     const dv = new DataView(head.buffer, head.byteOffset, 8);
     const count = dv.getUint32(4, true) * 2 ** 32 + dv.getUint32(0, true);

@@ -24,10 +24,20 @@ export interface UnpickleOptions {
   maxMemory: number;
 }
 
-/** Estimated JS heap bytes: a stack or container slot, a fresh object, a memo entry. */
-const SLOT = 16;
-const OBJECT = 96;
-const MEMO = 64;
+/**
+ * Estimated V8 heap bytes (64-bit, no pointer compression), measured on Node 20 and rounded up: a
+ * reference in a growing array (a stack or list slot), a small object (a tuple, a string header),
+ * a list (its first push allocates 17 slots), a dict or set (a Map), a Map entry (dict items, the
+ * memo), a boxed float, the result of an allowed call (a tensor, an OrderedDict). Objects are
+ * charged when made and never credited back; stack slots are counted as they stand.
+ */
+const REF = 12;
+const OBJECT = 64;
+const LIST = 224;
+const DICT = 288;
+const ENTRY = 48;
+const FLOAT = 32;
+const CALL = 320;
 /** GLOBAL's module and name lines: far longer than any Python qualified name. */
 const MAX_LINE = 256;
 /** LONG4: an integer of more bytes than this is no checkpoint's. */
@@ -57,12 +67,13 @@ export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): {
   const memo = new Map<number, unknown>();
   let p = start;
   let at = start; // the current opcode's offset, for messages
-  let memory = 0;
+  let created = 0; // bytes of the objects made so far
 
   const fail = (msg: string) => new PthError(`pickle byte ${at}: ${msg}`);
+  const memory = () => created + REF * (stack.length + marks.length);
   const charge = (n: number) => {
-    memory += n;
-    if (memory > opts.maxMemory) {
+    created += n;
+    if (memory() > opts.maxMemory) {
       throw fail(`the unpickled objects would take more than ${opts.maxMemory} bytes of memory (maxPickleMemory): a pickle bomb, or a checkpoint far larger than a state_dict`);
     }
   };
@@ -87,7 +98,7 @@ export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): {
   };
   const text = (n: number) => {
     need(n);
-    charge(OBJECT + 2 * n);
+    charge(24 + 2 * n);
     try {
       return utf8.decode(bytes(n));
     } catch {
@@ -96,7 +107,7 @@ export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): {
   };
   const binBytes = (n: number) => {
     need(n);
-    charge(OBJECT + n);
+    charge(2 * OBJECT + n);
     return new PyBytes(bytes(n).slice());
   };
   const line = () => {
@@ -106,8 +117,8 @@ export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): {
   };
 
   const push = (v: unknown) => {
-    charge(SLOT);
     stack.push(v);
+    charge(0);
   };
   const floor = () => (marks.length ? marks[marks.length - 1]! : 0);
   const pop = (): unknown => {
@@ -124,7 +135,7 @@ export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): {
     return stack.splice(m);
   };
   const tuple = (items: unknown[]) => {
-    charge(OBJECT);
+    charge(OBJECT + REF * items.length);
     return Object.freeze(items);
   };
   const list = (): unknown[] => {
@@ -139,11 +150,11 @@ export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): {
   };
   const setItem = (d: PyDict, k: unknown, v: unknown) => {
     if ((Array.isArray(k) && !isTuple(k)) || k instanceof PyDict || (k instanceof PySet && !k.frozen)) throw fail(`a dict key is a ${typeName(k)} (unhashable)`);
-    if (!d.items.has(k)) charge(MEMO);
+    if (!d.items.has(k)) charge(ENTRY);
     d.items.set(k, v);
   };
   const memoPut = (i: number) => {
-    if (!memo.has(i)) charge(MEMO);
+    if (!memo.has(i)) charge(ENTRY);
     memo.set(i, top());
   };
   const memoGet = (i: number) => {
@@ -177,9 +188,9 @@ export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): {
       case 0x2e: { // STOP
         const value = pop();
         if (stack.length || marks.length) throw fail(`STOP leaves ${stack.length} objects and ${marks.length} marks behind`);
-        return { value, end: p, memory };
+        return { value, end: p, memory: created };
       }
-      case 0x28: charge(SLOT); marks.push(stack.length); break; // MARK
+      case 0x28: marks.push(stack.length); charge(0); break; // MARK
       case 0x30: if (stack.length > floor()) stack.pop(); else popMark(); break; // POP
       case 0x31: popMark(); break; // POP_MARK
       case 0x32: push(top()); break; // DUP
@@ -197,7 +208,7 @@ export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): {
         push(long(n));
         break;
       }
-      case 0x47: need(8); push(dv.getFloat64(p, false)); p += 8; break; // BINFLOAT
+      case 0x47: need(8); charge(FLOAT); push(dv.getFloat64(p, false)); p += 8; break; // BINFLOAT
       case 0x58: push(text(u32())); break; // BINUNICODE
       case 0x8c: push(text(u8())); break; // SHORT_BINUNICODE
       case 0x8d: push(text(u64())); break; // BINUNICODE8
@@ -211,36 +222,37 @@ export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): {
       case 0x42: push(binBytes(u32())); break; // BINBYTES
       case 0x43: push(binBytes(u8())); break; // SHORT_BINBYTES
       case 0x8e: case 0x96: push(binBytes(u64())); break; // BINBYTES8, BYTEARRAY8
-      case 0x5d: charge(OBJECT); push([]); break; // EMPTY_LIST
-      case 0x7d: charge(OBJECT); push(new PyDict('dict')); break; // EMPTY_DICT
+      case 0x5d: charge(LIST); push([]); break; // EMPTY_LIST
+      case 0x7d: charge(DICT); push(new PyDict('dict')); break; // EMPTY_DICT
       case 0x29: push(tuple([])); break; // EMPTY_TUPLE
-      case 0x8f: charge(OBJECT); push(new PySet(false)); break; // EMPTY_SET
+      case 0x8f: charge(LIST); push(new PySet(false)); break; // EMPTY_SET
       case 0x85: push(tuple([pop()])); break; // TUPLE1
       case 0x86: { const y = pop(); push(tuple([pop(), y])); break; } // TUPLE2
       case 0x87: { const z = pop(); const y = pop(); push(tuple([pop(), y, z])); break; } // TUPLE3
       case 0x74: push(tuple(popMark())); break; // TUPLE
-      case 0x6c: charge(OBJECT); push(popMark()); break; // LIST
+      case 0x6c: { const items = popMark(); charge(LIST + REF * items.length); push(items); break; } // LIST
       case 0x64: { // DICT
         const items = popMark();
         if (items.length % 2) throw fail('DICT with an odd number of items');
         const d = new PyDict('dict');
-        charge(OBJECT);
+        charge(DICT);
         for (let i = 0; i < items.length; i += 2) setItem(d, items[i], items[i + 1]);
         push(d);
         break;
       }
       case 0x91: { // FROZENSET
         const s = new PySet(true);
-        charge(OBJECT);
-        s.items.push(...popMark());
+        const items = popMark();
+        charge(LIST + REF * items.length);
+        for (const v of items) s.items.push(v);
         push(s);
         break;
       }
-      case 0x61: { const v = pop(); charge(SLOT); list().push(v); break; } // APPEND
+      case 0x61: { const v = pop(); charge(REF); list().push(v); break; } // APPEND
       case 0x65: { // APPENDS
         const items = popMark();
         const l = list();
-        charge(SLOT * items.length);
+        charge(REF * items.length);
         for (const v of items) l.push(v);
         break;
       }
@@ -256,7 +268,7 @@ export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): {
         const items = popMark();
         const s = top();
         if (!(s instanceof PySet) || s.frozen) throw fail(`ADDITEMS to a ${typeName(s)}`);
-        charge(SLOT * items.length);
+        charge(REF * items.length);
         for (const v of items) s.items.push(v);
         break;
       }
@@ -278,7 +290,7 @@ export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): {
         const f = pop();
         if (!(f instanceof PyGlobal) || !f.rules.call) throw new UnsafePickleError(`pickle byte ${at}: REDUCE (a call) on ${typeName(f)} is not allowed`);
         const v = f.rules.call(args);
-        charge(OBJECT + (v instanceof PyBytes ? v.data.byteLength : 0));
+        charge(CALL + (v instanceof PyBytes ? v.data.byteLength : 0));
         push(v);
         break;
       }
@@ -286,12 +298,12 @@ export function unpickle(b: Uint8Array, start: number, opts: UnpickleOptions): {
         const args = callArgs('NEWOBJ');
         const cls = pop();
         if (!(cls instanceof PyGlobal) || !cls.rules.newobj) throw new UnsafePickleError(`pickle byte ${at}: NEWOBJ (creating an instance) of ${typeName(cls)} is not allowed`);
-        charge(OBJECT);
+        charge(CALL);
         push(cls.rules.newobj(cls, args));
         break;
       }
       case 0x62: { const state = pop(); build(top(), state); break; } // BUILD
-      case 0x51: { const pid = pop(); charge(OBJECT); push(opts.persistentLoad(pid)); break; } // BINPERSID
+      case 0x51: { const pid = pop(); charge(CALL); push(opts.persistentLoad(pid)); break; } // BINPERSID
       default: {
         const hexOp = `0x${op.toString(16).padStart(2, '0')}`;
         if (REJECTED[op]) throw new UnsafePickleError(`pickle byte ${at}: opcode ${REJECTED[op]} (${hexOp}) would call into Python and is not allowed`);

@@ -3,15 +3,16 @@
 // entries, zip bombs, ZIP64 lies, other formats): every file must be rejected with the error class
 // and message the manifest names (the few controls must load), reading nothing outside the file
 // and no single read larger than it. Opening is followed by reading every tensor, so that lies
-// found only then (a CRC) are reached.
+// found only then (a CRC) are reached. The largest files (the bombs) are also rejected by a Node
+// process whose heap is capped at 5 MiB + the file's size (test/fuzz/fuzz-pth.ts --heap-check).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PthCheckpoint } from '../../src/pth/checkpoint.js';
 import type { ByteSource } from '../../src/safetensors/read.js';
+import { openAndReadAll } from '../fuzz/fuzz-pth.js';
 import { python } from '../helpers/python.js';
 
 const script = fileURLToPath(new URL('./hostile_checkpoints.py', import.meta.url));
@@ -41,16 +42,6 @@ function tracked(bytes: Uint8Array) {
   return { src, stats };
 }
 
-/** Opens the checkpoint and reads every tensor (raw, and as float32 where it is a float). */
-export async function openAndReadAll(src: ByteSource): Promise<PthCheckpoint> {
-  const ck = await PthCheckpoint.open(src);
-  for (const [name, t] of ck.tensors) {
-    await ck.read(name);
-    if (t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16') await ck.readF32(name);
-  }
-  return ck;
-}
-
 describe('hostile checkpoints', () => {
   const exe = python(false);
   if (!exe) {
@@ -68,6 +59,14 @@ describe('hostile checkpoints', () => {
     expect(Object.fromEntries(families)).toMatchObject({ exec: expect.any(Number), bomb: expect.any(Number), lie: expect.any(Number), zip: expect.any(Number), fmt: expect.any(Number) });
     expect(cases.length).toBeGreaterThan(120);
   });
+
+  it('the bombs are rejected within a heap of 5 MiB + their size (a Node process each)', () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'test/fuzz/tsconfig.json')], { stdio: 'pipe' });
+    const out = execFileSync(process.execPath, [join(root, 'node_modules/.cache/fuzz/test/fuzz/fuzz-pth.js'), '--heap-check', dir, '65536'], { encoding: 'utf8' });
+    console.log(out.trim());
+    expect(out).toMatch(/heap check: [1-9]\d* files .* 0 FAILURES/);
+  }, 300_000);
 
   for (const c of cases) {
     it(`${c.name}: ${c.error ? `${c.error} /${c.match}/` : 'loads'}`, async () => {

@@ -3,6 +3,7 @@
 tensors of a safetensors file (the synthetic weights the TypeScript side wrote).
 
     torch_checkpoints.py WEIGHTS.safetensors OUTDIR LAYOUT...
+    torch_checkpoints.py - OUTDIR LAYOUT...     (a tiny built-in state_dict: the fuzzer's seeds)
 
 The safetensors file is parsed here by hand (8-byte header length, JSON header, raw data), so the
 tensors reach torch without our reader. Layouts (OUTDIR/<layout>.pth):
@@ -54,6 +55,19 @@ def read_safetensors(path):
     return sd
 
 
+def tiny():
+    """A small conv + BatchNorm + linear state_dict (seeded), for the fuzzer's seed files."""
+    g = torch.Generator().manual_seed(0)
+    sd = collections.OrderedDict([
+        ('conv.weight', torch.randn(4, 3, 3, 3, generator=g)), ('conv.bias', torch.randn(4, generator=g)),
+        ('bn.weight', torch.rand(4, generator=g)), ('bn.bias', torch.randn(4, generator=g)),
+        ('bn.running_mean', torch.randn(4, generator=g)), ('bn.running_var', torch.rand(4, generator=g)),
+        ('bn.num_batches_tracked', torch.tensor(7)), ('fc.weight', torch.randn(2, 36, generator=g)),
+    ])
+    sd._metadata = collections.OrderedDict([('', {'version': 1}), ('bn', {'version': 2})])
+    return sd
+
+
 def with_metadata(d, like):
     d._metadata = like._metadata
     return d
@@ -87,7 +101,7 @@ def repack_zip64(src, dst):
 
 def main():
     weights, outdir, *layouts = sys.argv[1:]
-    sd = read_safetensors(weights)
+    sd = tiny() if weights == '-' else read_safetensors(weights)
     os.makedirs(outdir, exist_ok=True)
     for layout in layouts:
         path = os.path.join(outdir, f'{layout}.pth')
