@@ -25,7 +25,7 @@ import { ModelWeights, WeightError, type WeightProvider } from '../../src/model/
 import { modelKeys } from '../../src/model/keys.js';
 import type { Gpu } from '../../src/gpu/device.js';
 import {
-  DTYPE_SIZES, SafetensorsError, SafetensorsFile, readSafetensorsStream, typedArray, type Dtype,
+  DEFAULT_MAX_HEADER_BYTES, DTYPE_SIZES, SafetensorsError, SafetensorsFile, readSafetensorsStream, typedArray, type Dtype,
 } from '../../src/safetensors/read.js';
 import { serializeSafetensors, type TensorEntry } from '../../src/safetensors/write.js';
 import {
@@ -209,7 +209,7 @@ export function makeCase(seed: number, index: number): FuzzCase {
     return { mutation: 'data-bytes', bytes: b, expect: 'ok' };
   }
   if (when(6)) {
-    const n = pick(r, [0, 1, 2, 7, header.length - 1, header.length + 1, size - 8, size - 7, size, 2 ** 32, 2 ** 32 + header.length, 2 ** 53, 100 * 2 ** 20, 100 * 2 ** 20 + 1]);
+    const n = pick(r, [0, 1, 2, 7, header.length - 1, header.length + 1, size - 8, size - 7, size, 2 ** 32, 2 ** 32 + header.length, 2 ** 53, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_BYTES + 1]);
     return { mutation: 'length-edge', bytes: assemble(header, data, n) };
   }
   if (when(2)) return { mutation: 'length-u64-max', bytes: assemble(header, data, 2n ** 64n - 1n - BigInt(int(r, 0, 3))) };
@@ -298,7 +298,7 @@ export function makeCase(seed: number, index: number): FuzzCase {
   }
   if (when(2)) {
     // The prefix claims a header near the cap, but the file is small.
-    return { mutation: 'huge-header-claim', bytes: assemble(header, data, 100 * 2 ** 20 - int(r, 0, 8)) };
+    return { mutation: 'huge-header-claim', bytes: assemble(header, data, DEFAULT_MAX_HEADER_BYTES - int(r, 0, 8)) };
   }
   if (when(3)) return { mutation: 'random-file', bytes: randomBytes(r, int(r, 0, 300)) };
   if (when(2)) {
