@@ -6,6 +6,7 @@ import { streamWeights, type StreamWeightProvider, type StreamWeightsOptions } f
 import { ModelWeights, type Variant } from '../model/weights.js';
 
 export { fileSource, type FileSource } from '../safetensors/node.js';
+export { pthFileWeights } from '../pth/node.js';
 
 /** Chunk size of the file stream: large enough that per-chunk overhead does not matter. */
 const CHUNK = 4 * 1024 * 1024;

@@ -142,6 +142,9 @@ export class PthCheckpoint {
 
 const FLOATS = new Set<Dtype>(['F32', 'F16', 'BF16']);
 
+/** Whether a file starting with `head` (8 bytes suffice) is a PyTorch checkpoint: a zip archive or the legacy pickle format. */
+export const looksLikePth = (head: Uint8Array): boolean => isZip(head) || sniffLegacy(head);
+
 const isZip = (h: Uint8Array) => h.length >= 4 && h[0] === 0x50 && h[1] === 0x4b && (h[2] === 3 || h[2] === 5) && (h[3] === 4 || h[3] === 6);
 
 /** Says what the file is when it is no checkpoint this reader knows. */

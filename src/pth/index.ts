@@ -7,7 +7,7 @@
 import { blobSource, bytesSource, type ByteSource } from '../safetensors/read.js';
 import { PthCheckpoint, type PthOptions } from './checkpoint.js';
 
-export { PthCheckpoint, STATE_DICT_KEYS, DEFAULT_MAX_PICKLE_BYTES, type PthOptions, type PthTensorInfo } from './checkpoint.js';
+export { PthCheckpoint, STATE_DICT_KEYS, DEFAULT_MAX_PICKLE_BYTES, looksLikePth, type PthOptions, type PthTensorInfo } from './checkpoint.js';
 export { PthError, UnsafePickleError } from './errors.js';
 export { DEFAULT_MAX_ZIP_ENTRIES } from './zip.js';
 

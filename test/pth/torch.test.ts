@@ -1,13 +1,16 @@
 // Checkpoints written by real PyTorch (Debian's python3-torch, through test/pth/torch_checkpoints.py)
 // in every layout the reader knows, holding the synthetic res34 weights that this test first writes
 // as safetensors: each layout must give exactly the safetensors path's tensors (same keys in the
-// same order, shapes, dtypes and bytes; F16 / BF16 as torch rounds them). Then the res50 golden
-// case runs end to end on weights read from an upstream-layout checkpoint.
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+// same order, shapes, dtypes and bytes; F16 / BF16 as torch rounds them); `sam-unet convert` turns
+// one into the same safetensors file. Then the res50 golden case runs end to end on weights read
+// from an upstream-layout checkpoint.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SamUnet } from '../../src/model/sam_unet.js';
 import type { Variant, WeightProvider } from '../../src/model/weights.js';
@@ -19,11 +22,24 @@ import { f32ArrayToF16, writeSafetensors } from '../../src/safetensors/write.js'
 import { syntheticStateDict } from '../../src/weights/synthetic.js';
 import { maxAbsDiff, testGpu } from '../helpers/gpu.js';
 import { itPython, python, runPython } from '../helpers/python.js';
-import { describeShared, goldenCases, goldenPath, itShared } from '../helpers/shared.js';
+import { writeZip } from '../fuzz/pth-gen.js';
+import { describeShared, goldenCases, goldenPath, itShared, repoRoot } from '../helpers/shared.js';
 
 const script = fileURLToPath(new URL('./torch_checkpoints.py', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sam-unet-pth-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = promisify(execFile);
+
+/** Runs dist/cli.js (built by `npm test`). */
+async function sam(args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    return { code: 0, stderr: (await run(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], { maxBuffer: 1 << 24 })).stderr };
+  } catch (e) {
+    const err = e as { code?: number; stderr?: string };
+    return { code: err.code ?? -1, stderr: err.stderr ?? '' };
+  }
+}
 
 /** The synthetic state_dict of `variant` as a safetensors file, written one tensor at a time. */
 async function writeSynthetic(variant: Variant, path: string): Promise<void> {
@@ -126,6 +142,34 @@ describe('res34 checkpoints written by torch.save', () => {
       }
     });
   }
+
+  itPython(true, 'sam-unet convert upstream.pth --out w.safetensors: the synthetic weights, dtypes kept, one tensor at a time', async () => {
+    const out = join(dir, 'converted.safetensors');
+    const r = await sam(['convert', made.get('upstream')!, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/wrote .*converted\.safetensors \(559 tensors, dtypes kept/);
+    const src = await fileSource(out);
+    try {
+      const got = await SafetensorsFile.open(src);
+      expect([...got.tensors.keys()].sort()).toEqual([...st.tensors.keys()].sort());
+      for (const [name, t] of st.tensors) {
+        expect(got.info(name).dtype).toBe(t.dtype);
+        if (!Buffer.from((await got.read(name)).data).equals(Buffer.from((await st.read(name)).data))) throw new Error(`"${name}" differs`);
+      }
+    } finally {
+      await src.close();
+    }
+  });
+
+  it('sam-unet convert names the global of a checkpoint that tries to run code, and writes nothing', async () => {
+    const evil = join(dir, 'evil.pth');
+    const pickle = Uint8Array.from('\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R.', (c) => c.charCodeAt(0));
+    writeFileSync(evil, writeZip([{ name: 'evil/data.pkl', data: pickle }], { align: true, descriptor: true, zip64: true }));
+    const r = await sam(['convert', evil, '--out', join(dir, 'evil.safetensors')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/UnsafePickleError: the checkpoint's pickle names the global os\.system, which is not allowed: nothing was executed/);
+    expect(existsSync(join(dir, 'evil.safetensors'))).toBe(false);
+  });
 
   itPython(true, 'views of one shared storage (offsets) read their own slices', async () => {
     const w = await pthFileWeights(made.get('views')!);
