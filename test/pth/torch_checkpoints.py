@@ -10,7 +10,8 @@ tensors reach torch without our reader. Layouts (OUTDIR/<layout>.pth):
 
   bare              torch.save(state_dict)
   upstream          {'model': state_dict, 'optimizer': <torch.optim.Adam object>, 'epoch': 12}, as
-                    upstream SAM-UNet saves it (the optimizer object itself, with Adam state)
+                    upstream SAM-UNet saves it (the optimizer object itself, with Adam state for
+                    the small tensors; upstream_full: for every tensor, as a trained checkpoint)
   state_dict_module {'state_dict': {'module.' + key: …}, 'epoch', 'best_dice', 'args': plain data
                     (float, tuple, set, bytes, None, nested dicts)}
   model_state_dict  {'model_state_dict': …, 'optimizer_state_dict': optimizer.state_dict(), 'epoch'}
@@ -109,6 +110,8 @@ def main():
             torch.save(sd, path)
         elif layout == 'upstream':
             torch.save({'model': sd, 'optimizer': adam(sd), 'epoch': 12}, path)
+        elif layout == 'upstream_full':
+            torch.save({'model': sd, 'optimizer': adam(sd, max_numel=float('inf')), 'epoch': 12}, path)
         elif layout == 'state_dict_module':
             wrapped = with_metadata(collections.OrderedDict(('module.' + k, v) for k, v in sd.items()), sd)
             args = {'lr': 1e-4, 'betas': (0.9, 0.999), 'name': 'run-ü', 'tags': {'ct', 'mri'}, 'blob': b'\x00\xffbytes', 'resume': None,
