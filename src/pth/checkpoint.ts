@@ -12,7 +12,7 @@
 
 import { decodeF32, type ByteSource, type TensorData, type TensorInfo } from '../safetensors/read.js';
 import { DTYPE_SIZES, type Dtype } from '../safetensors/format.js';
-import { PthError } from './errors.js';
+import { PthError, quoted } from './errors.js';
 import { PyDict, StorageRef, TensorRef, typeName } from './globals.js';
 import { openLegacy, sniffLegacy } from './legacy.js';
 import type { ZipOptions } from './zip.js';
@@ -102,9 +102,9 @@ export class PthCheckpoint {
     for (const [k, v] of dict.items) {
       if (typeof k !== 'string') throw new PthError(`the state_dict has a ${typeName(k)} key; its keys must be str`);
       const name = k.slice(prefix.length);
-      if (!(v instanceof TensorRef)) throw new PthError(`state_dict entry "${k}" is a ${typeName(v)}, not a tensor`);
+      if (!(v instanceof TensorRef)) throw new PthError(`state_dict entry ${quoted(k)} is a ${typeName(v)}, not a tensor`);
       if (!v.contiguous) {
-        throw new PthError(`tensor "${k}" is a non-contiguous view (size [${v.shape}], stride [${v.stride}]): save it with .contiguous()`);
+        throw new PthError(`tensor ${quoted(k)} is a non-contiguous view (size [${v.shape}], stride [${v.stride}]): save it with .contiguous()`);
       }
       let start = starts.get(v.storage);
       if (start === undefined) starts.set(v.storage, (start = await container.locate(v.storage)));
@@ -121,7 +121,7 @@ export class PthCheckpoint {
   /** The tensor's place and shape; an unknown name is a PthError naming it. */
   info(name: string): PthTensorInfo {
     const t = this.tensors.get(name);
-    if (!t) throw new PthError(`no tensor named "${name}" in the checkpoint's state_dict`);
+    if (!t) throw new PthError(`no tensor named ${quoted(name)} in the checkpoint's state_dict`);
     return t;
   }
 
@@ -135,7 +135,7 @@ export class PthCheckpoint {
   /** The tensor as float32 values (F16 and BF16 converted exactly); other dtypes are a PthError. */
   async readF32(name: string): Promise<Float32Array> {
     const info = this.info(name);
-    if (!FLOATS.has(info.dtype)) throw new PthError(`tensor "${name}" has dtype ${info.dtype}; readF32 converts only F32, F16 and BF16`);
+    if (!FLOATS.has(info.dtype)) throw new PthError(`tensor ${quoted(name)} has dtype ${info.dtype}; readF32 converts only F32, F16 and BF16`);
     return decodeF32(await this.read(name));
   }
 }
@@ -164,7 +164,7 @@ function findStateDict(root: unknown, key: string | undefined): { dict: PyDict; 
   const holdsTensors = (d: unknown): boolean => d instanceof PyDict && [...d.items.values()].some((v) => v instanceof TensorRef);
   if (key !== undefined) {
     const v = root.items.get(key);
-    if (!(v instanceof PyDict)) throw new PthError(`the checkpoint's entry "${key}" is ${v === undefined ? 'missing' : `a ${typeName(v)}`}, not a state_dict`);
+    if (!(v instanceof PyDict)) throw new PthError(`the checkpoint's entry ${quoted(key)} is ${v === undefined ? 'missing' : `a ${typeName(v)}`}, not a state_dict`);
     return { dict: v, path: [key] };
   }
   for (const k of STATE_DICT_KEYS) {

@@ -14,3 +14,8 @@ export class PthError extends Error {
 export class UnsafePickleError extends PthError {
   override name = 'UnsafePickleError';
 }
+
+/** A name taken from the file, for a message: quoted and escaped as JSON, cut at 120 characters. */
+export function quoted(s: string): string {
+  return JSON.stringify(s.length > 120 ? `${s.slice(0, 120)}…` : s);
+}

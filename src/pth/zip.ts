@@ -17,7 +17,7 @@
 
 import type { ByteSource } from '../safetensors/read.js';
 import { crc32 } from '../util/crc32.js';
-import { PthError } from './errors.js';
+import { PthError, quoted } from './errors.js';
 
 /** One entry of the central directory. */
 export interface ZipEntry {
@@ -110,7 +110,7 @@ export class ZipArchive {
   async dataOffset(e: ZipEntry): Promise<number> {
     const known = this.dataStarts.get(e);
     if (known !== undefined) return known;
-    const where = `zip entry "${e.name}"`;
+    const where = `zip entry ${quoted(e.name)}`;
     const h = await readExact(this.source, e.localHeaderOffset, LOCAL_SIZE, `the local header of ${where}`);
     if (u32(h, 0) !== SIG_LOCAL) throw new PthError(`${where}: no local header signature at offset ${e.localHeaderOffset}`);
     const nameLen = u16(h, 26);
@@ -121,7 +121,7 @@ export class ZipArchive {
     }
     const tail = await readExact(this.source, e.localHeaderOffset + LOCAL_SIZE, nameLen + extraLen, `the local header of ${where}`);
     if (nameLen !== e.nameBytes.byteLength || !tail.subarray(0, nameLen).every((b, i) => b === e.nameBytes[i])) {
-      throw new PthError(`${where}: the local header names "${new TextDecoder().decode(tail.subarray(0, nameLen))}"`);
+      throw new PthError(`${where}: the local header names ${quoted(new TextDecoder().decode(tail.subarray(0, nameLen)))}`);
     }
     const method = u16(h, 8);
     if (method !== e.method) throw new PthError(`${where}: method ${method} in the local header, ${e.method} in the central directory`);
@@ -150,7 +150,7 @@ export class ZipArchive {
    * against its CRC-32. A compressed entry is an error (see the header comment).
    */
   async read(e: ZipEntry, offset = 0, length = e.size): Promise<Uint8Array> {
-    const where = `zip entry "${e.name}"`;
+    const where = `zip entry ${quoted(e.name)}`;
     assertStored(e);
     if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 && offset + length <= e.size)) {
       throw new PthError(`${where}: bytes [${offset}, ${offset + length}) lie outside its ${e.size} bytes`);
@@ -168,7 +168,7 @@ export class ZipArchive {
 export function assertStored(e: ZipEntry): void {
   if (e.method !== 0) {
     throw new PthError(
-      `zip entry "${e.name}" is compressed (${METHODS[e.method] ?? `method ${e.method}`}); torch.save stores every record uncompressed, ` +
+      `zip entry ${quoted(e.name)} is compressed (${METHODS[e.method] ?? `method ${e.method}`}); torch.save stores every record uncompressed, ` +
         'so another tool re-packed this archive: re-save it with torch.save, or re-pack it uncompressed (zip -0)',
     );
   }
@@ -275,7 +275,7 @@ function parseDirectory(b: Uint8Array, dir: Directory): Map<string, ZipEntry> {
     if (end > b.byteLength) throw new PthError(`zip: central directory entry ${k} runs past the directory`);
     const nameBytes = b.slice(p + CENTRAL_SIZE, p + CENTRAL_SIZE + nameLen);
     const name = decoder.decode(nameBytes);
-    const where = `zip entry "${name}"`;
+    const where = `zip entry ${quoted(name)}`;
     const flags = u16(b, p + 8);
     if (flags & 0x41) throw new PthError(`${where} is encrypted`);
     let f = { usize: u32(b, p + 24), csize: u32(b, p + 20), lho: u32(b, p + 42), disk: u16(b, p + 34) };
@@ -303,9 +303,9 @@ function parseDirectory(b: Uint8Array, dir: Directory): Map<string, ZipEntry> {
     const slotEnd = next ? next.localHeaderOffset : dir.offset;
     const minEnd = e.localHeaderOffset + LOCAL_SIZE + e.nameBytes.byteLength + e.compressedSize;
     if (minEnd > slotEnd) {
-      throw new PthError(`zip entries "${e.name}" [${e.localHeaderOffset}, ${minEnd}) and "${next!.name}" (at ${slotEnd}) overlap`);
+      throw new PthError(`zip entries ${quoted(e.name)} [${e.localHeaderOffset}, ${minEnd}) and ${quoted(next!.name)} (at ${slotEnd}) overlap`);
     }
-    if (entries.has(e.name)) throw new PthError(`zip: two entries are named "${e.name}"`);
+    if (entries.has(e.name)) throw new PthError(`zip: two entries are named ${quoted(e.name)}`);
     entries.set(e.name, { ...e, slotEnd });
   }
   return entries;

@@ -6,7 +6,7 @@
 
 import type { ByteSource } from '../safetensors/read.js';
 import type { Container, PickleLimits } from './checkpoint.js';
-import { PthError } from './errors.js';
+import { PthError, quoted } from './errors.js';
 import { resolveGlobal, StorageRef } from './globals.js';
 import { unpickle } from './pickle.js';
 import { storageBytes, storageLoader } from './storages.js';
@@ -19,18 +19,18 @@ export async function openZip(src: ByteSource, opts: ZipOptions, limits: PickleL
   await checkByteOrder(zip, prefix);
   const pkl = zip.entries.get(`${prefix}data.pkl`)!;
   if (pkl.size > limits.maxPickleBytes) {
-    throw new PthError(`${pkl.name} is ${pkl.size} bytes, more than the cap of ${limits.maxPickleBytes} (maxPickleBytes)`);
+    throw new PthError(`${quoted(pkl.name)} is ${pkl.size} bytes, more than the cap of ${limits.maxPickleBytes} (maxPickleBytes)`);
   }
   const bytes = await zip.read(pkl);
   const storages = new Map<string, StorageRef>();
   const { value, end } = unpickle(bytes, 0, { findGlobal: resolveGlobal, persistentLoad: storageLoader(storages, false), maxMemory: limits.maxPickleMemory });
-  if (end !== bytes.byteLength) throw new PthError(`${pkl.name}: ${bytes.byteLength - end} bytes after the pickle's STOP`);
+  if (end !== bytes.byteLength) throw new PthError(`${quoted(pkl.name)}: ${bytes.byteLength - end} bytes after the pickle's STOP`);
   const entryOf = (s: StorageRef): ZipEntry => {
     const e = zip.entries.get(`${prefix}data/${s.key}`);
-    if (!e) throw new PthError(`storage "${s.key}": the archive has no entry ${prefix}data/${s.key}`);
+    if (!e) throw new PthError(`storage "${s.key}": the archive has no entry ${quoted(`${prefix}data/${s.key}`)}`);
     assertStored(e);
     if (e.size !== storageBytes(s)) {
-      throw new PthError(`storage "${s.key}": entry ${e.name} holds ${e.size} bytes, the pickle says ${s.numel} × ${s.dtype} = ${storageBytes(s)}`);
+      throw new PthError(`storage "${s.key}": entry ${quoted(e.name)} holds ${e.size} bytes, the pickle says ${s.numel} × ${s.dtype} = ${storageBytes(s)}`);
     }
     return e;
   };
@@ -46,7 +46,7 @@ export async function openZip(src: ByteSource, opts: ZipOptions, limits: PickleL
 function archivePrefix(zip: ZipArchive): string {
   const names = [...zip.entries.keys()];
   const pkls = names.filter((n) => /^[^/]+\/data\.pkl$/.test(n));
-  if (pkls.length > 1) throw new PthError(`the archive holds ${pkls.length} data.pkl records (${pkls.slice(0, 3).join(', ')}…)`);
+  if (pkls.length > 1) throw new PthError(`the archive holds ${pkls.length} data.pkl records (${pkls.slice(0, 3).map(quoted).join(', ')}…)`);
   if (pkls.length === 0) {
     if (names.some((n) => /^[^/]+\/(constants\.pkl|code\/)/.test(n))) {
       throw new PthError('this is a TorchScript archive (torch.jit.save), not a torch.save checkpoint: load it in Python and torch.save(model.state_dict())');
@@ -55,7 +55,7 @@ function archivePrefix(zip: ZipArchive): string {
   }
   const prefix = pkls[0]!.slice(0, -'data.pkl'.length);
   const outside = names.find((n) => !n.startsWith(prefix));
-  if (outside !== undefined) throw new PthError(`zip entry "${outside.slice(0, 100)}" lies outside the archive's folder ${prefix}`);
+  if (outside !== undefined) throw new PthError(`zip entry ${quoted(outside)} lies outside the archive's folder ${quoted(prefix)}`);
   return prefix;
 }
 
@@ -63,8 +63,8 @@ function archivePrefix(zip: ZipArchive): string {
 async function checkByteOrder(zip: ZipArchive, prefix: string): Promise<void> {
   const e = zip.entries.get(`${prefix}byteorder`);
   if (!e) return;
-  if (e.size > 16) throw new PthError(`${e.name} is ${e.size} bytes, not "little" or "big"`);
+  if (e.size > 16) throw new PthError(`${quoted(e.name)} is ${e.size} bytes, not "little" or "big"`);
   const order = new TextDecoder().decode(await zip.read(e));
   if (order === 'big') throw new PthError('the checkpoint was saved on a big-endian machine (byteorder "big"): not supported; load and re-save it on a little-endian one');
-  if (order !== 'little') throw new PthError(`${e.name} says ${JSON.stringify(order)}, not "little" or "big"`);
+  if (order !== 'little') throw new PthError(`${quoted(e.name)} says ${JSON.stringify(order)}, not "little" or "big"`);
 }

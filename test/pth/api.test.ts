@@ -73,7 +73,7 @@ describe('pth API on checkpoints written by torch.save', () => {
 
   it('caps: pickle bytes, pickle memory, zip entries; each named in its error', async () => {
     const file = seed('upstream.pth');
-    await expect(pthWeights(file, { maxPickleBytes: 1000 })).rejects.toThrow(/data\.pkl is \d+ bytes, more than the cap of 1000 \(maxPickleBytes\)/);
+    await expect(pthWeights(file, { maxPickleBytes: 1000 })).rejects.toThrow(/data\.pkl" is \d+ bytes, more than the cap of 1000 \(maxPickleBytes\)/);
     await expect(pthWeights(file, { maxPickleMemory: 10_000 })).rejects.toThrow(/more than 10000 bytes of memory \(maxPickleMemory\)/);
     await expect(pthWeights(file, { maxEntries: 3 })).rejects.toThrow(/entries, more than the cap of 3 \(maxEntries\)/);
     await expect(pthWeights(seed('legacy.pth'), { maxPickleBytes: 100 })).rejects.toThrow(/run past 100 bytes, the cap \(maxPickleBytes\)/);
