@@ -38,6 +38,12 @@ export function randomBytes(r: Rng, n: number): Uint8Array {
   return out;
 }
 
+/** Flips 1 to `max` random bits of `b` in place. */
+export function flipBits(r: Rng, b: Uint8Array, max: number): Uint8Array {
+  for (let k = int(r, 1, max); k > 0 && b.byteLength; k--) b[int(r, 0, b.byteLength - 1)]! ^= 1 << int(r, 0, 7);
+  return b;
+}
+
 export function join(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let at = 0;
@@ -125,6 +131,73 @@ export const heapNow = (): number => {
 };
 
 export const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
+
+// ---------------------------------------------------------------- runs and their tallies
+
+/** Options every fuzz run takes. */
+export interface RunOptions<R> {
+  cases?: number;
+  seed?: number;
+  /** First case index (to rerun one case: start = index, cases = 1). */
+  start?: number;
+  /** Per-case limit; a case past it is a failure. */
+  caseTimeoutMs?: number;
+  /** Called before each case's heap measurement (node --expose-gc: globalThis.gc). */
+  gc?: () => void;
+  /** After each case (progress, heartbeat). */
+  onCase?: (r: R) => void;
+}
+
+/** What a case's result must say for the tally. */
+export interface TalliedResult {
+  mutation: string;
+  /** 'ok' or the error's class name. */
+  outcome: string;
+  messageClass: string;
+  /** Why the case breaks an invariant; null when it does not. */
+  failure: string | null;
+}
+
+/** Counts of a run: outcomes, error classes, and per mutation. */
+export interface Tally<R> {
+  seed: number;
+  cases: number;
+  ok: number;
+  rejected: number;
+  failures: R[];
+  /** Outcome classes ("ok", "PthError: …") → count. */
+  byClass: Record<string, number>;
+  byMutation: Record<string, { ok: number; rejected: number; failed: number }>;
+  totalMs: number;
+}
+
+export const newTally = <R>(seed: number): Tally<R> => ({ seed, cases: 0, ok: 0, rejected: 0, failures: [], byClass: {}, byMutation: {}, totalMs: 0 });
+
+/** Adds one result to the tally. */
+export function tally<R extends TalliedResult>(s: Tally<R>, res: R): void {
+  s.byClass[res.messageClass] = (s.byClass[res.messageClass] ?? 0) + 1;
+  const m = (s.byMutation[res.mutation] ??= { ok: 0, rejected: 0, failed: 0 });
+  if (res.failure) {
+    s.failures.push(res);
+    m.failed++;
+  }
+  if (res.outcome === 'ok') {
+    s.ok++;
+    m.ok++;
+  } else {
+    s.rejected++;
+    m.rejected++;
+  }
+}
+
+/** The tally's lines of a summary: outcomes, error classes, mutations. */
+export function formatTally<R>(s: Tally<R>, label: string): string[] {
+  const lines = [`  outcomes: ${s.ok} loaded, ${s.rejected} rejected with a named error, ${s.failures.length} FAILURES`, '  by error class:'];
+  for (const [k, n] of Object.entries(s.byClass).sort((a, b) => b[1] - a[1])) lines.push(`    ${String(n).padStart(6)}  ${k}`);
+  lines.push(`  by ${label} (ok / rejected / failed):`);
+  for (const [k, m] of Object.entries(s.byMutation).sort()) lines.push(`    ${k.padEnd(28)} ${m.ok} / ${m.rejected} / ${m.failed}`);
+  return lines;
+}
 
 // ---------------------------------------------------------------- command line
 

@@ -29,8 +29,8 @@ import { fileSource } from '../../src/safetensors/node.js';
 import { bytesSource, type ByteSource } from '../../src/safetensors/read.js';
 import { DTYPE_SIZES } from '../../src/safetensors/format.js';
 import {
-  caseSeed, describeError, fuzzCli, heapNow, int, isFuzzEntry, join as joinBytes, messageClass, mib, newReadStats, pick, randomBytes, rng,
-  trackedSource, withTimeout, type Rng,
+  caseSeed, describeError, flipBits, formatTally, fuzzCli, heapNow, int, isFuzzEntry, join as joinBytes, messageClass, mib, newReadStats, newTally,
+  pick, randomBytes, rng, tally, trackedSource, withTimeout, type Rng, type RunOptions, type Tally,
 } from './common.js';
 import { checkpointZip, genCheckpoint, writePickle, type GenCheckpoint, type ZipRecord, type ZipStyle, writeZip } from './pth-gen.js';
 
@@ -96,8 +96,7 @@ function mutatePickle(r: Rng, p: Uint8Array): { mutation: string; bytes: Uint8Ar
   const at = int(r, 0, Math.max(0, b.byteLength - 1));
   switch (int(r, 0, 7)) {
     case 0:
-      for (let k = int(r, 1, 4); k > 0; k--) b[int(r, 0, b.byteLength - 1)]! ^= 1 << int(r, 0, 7);
-      return { mutation: 'pickle-bits', bytes: b };
+      return { mutation: 'pickle-bits', bytes: flipBits(r, b, 4) };
     case 1:
       for (let k = int(r, 1, 4); k > 0; k--) b[int(r, 0, b.byteLength - 1)] = int(r, 0, 255);
       return { mutation: 'pickle-bytes', bytes: b };
@@ -191,8 +190,7 @@ function mutateBytes(r: Rng, file: Uint8Array, other: Uint8Array): { mutation: s
   const at = int(r, 0, Math.max(0, b.byteLength - 1));
   switch (int(r, 0, 6)) {
     case 0:
-      for (let k = int(r, 1, 6); k > 0; k--) b[int(r, 0, b.byteLength - 1)]! ^= 1 << int(r, 0, 7);
-      return { mutation: 'bytes-bits', bytes: b };
+      return { mutation: 'bytes-bits', bytes: flipBits(r, b, 6) };
     case 1: return { mutation: 'bytes-truncate', bytes: b.subarray(0, at) };
     case 2: return { mutation: 'bytes-append', bytes: joinBytes(b, randomBytes(r, int(r, 1, 100))) };
     case 3: return { mutation: 'bytes-insert', bytes: joinBytes(b.subarray(0, at), randomBytes(r, int(r, 1, 32)), b.subarray(at)) };
@@ -317,37 +315,20 @@ export async function runCase(c: PthCase, index: number, r: Rng, timeoutMs: numb
 
 // ---------------------------------------------------------------- the run
 
-export interface FuzzOptions {
-  cases?: number;
-  seed?: number;
-  start?: number;
-  caseTimeoutMs?: number;
-  gc?: () => void;
-  onCase?: (r: CaseResult) => void;
-}
+export type FuzzOptions = RunOptions<CaseResult>;
 
-export interface FuzzSummary {
-  seed: number;
-  cases: number;
-  ok: number;
-  rejected: number;
-  failures: CaseResult[];
-  byClass: Record<string, number>;
-  byMutation: Record<string, { ok: number; rejected: number; failed: number }>;
+export interface FuzzSummary extends Tally<CaseResult> {
   slowest: CaseResult | null;
   largestHeapDeltaRejected: CaseResult | null;
   /** Largest heap growth over a rejected case relative to max(file size, 1 MiB). */
   largestHeapRatio: { ratio: number; result: CaseResult } | null;
-  totalMs: number;
 }
 
 export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzSummary> {
   const seed = opts.seed ?? 1;
   const start = opts.start ?? 0;
   const cases = opts.cases ?? 10000;
-  const s: FuzzSummary = {
-    seed, cases: 0, ok: 0, rejected: 0, failures: [], byClass: {}, byMutation: {}, slowest: null, largestHeapDeltaRejected: null, largestHeapRatio: null, totalMs: 0,
-  };
+  const s: FuzzSummary = { ...newTally<CaseResult>(seed), slowest: null, largestHeapDeltaRejected: null, largestHeapRatio: null };
   const t0 = performance.now();
   for (let i = start; i < start + cases; i++) {
     let res: CaseResult;
@@ -358,13 +339,8 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzSummary> {
       res = { index: i, mutation: 'harness', outcome, messageClass: `harness: ${outcome}`, message, ms: 0, fileSize: 0, maxRead: 0, heapDelta: 0, failure: `harness error: ${message}` };
     }
     s.cases++;
-    s.byClass[res.messageClass] = (s.byClass[res.messageClass] ?? 0) + 1;
-    const m = (s.byMutation[res.mutation] ??= { ok: 0, rejected: 0, failed: 0 });
-    if (res.failure) (s.failures.push(res), m.failed++);
-    if (res.outcome === 'ok') (s.ok++, m.ok++);
-    else {
-      s.rejected++;
-      m.rejected++;
+    tally(s, res);
+    if (res.outcome !== 'ok') {
       if (!s.largestHeapDeltaRejected || res.heapDelta > s.largestHeapDeltaRejected.heapDelta) s.largestHeapDeltaRejected = res;
       const ratio = res.heapDelta / Math.max(res.fileSize, 2 ** 20);
       if (!s.largestHeapRatio || ratio > s.largestHeapRatio.ratio) s.largestHeapRatio = { ratio, result: res };
@@ -378,11 +354,7 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzSummary> {
 
 export function formatSummary(s: FuzzSummary): string {
   const lines = [`pth fuzz: seed ${s.seed}, ${s.cases} cases in ${(s.totalMs / 1000).toFixed(1)} s`];
-  lines.push(`  outcomes: ${s.ok} loaded, ${s.rejected} rejected with a named error, ${s.failures.length} FAILURES`);
-  lines.push('  by error class:');
-  for (const [k, n] of Object.entries(s.byClass).sort((a, b) => b[1] - a[1])) lines.push(`    ${String(n).padStart(6)}  ${k}`);
-  lines.push('  by mutation (ok / rejected / failed):');
-  for (const [k, m] of Object.entries(s.byMutation).sort()) lines.push(`    ${k.padEnd(24)} ${m.ok} / ${m.rejected} / ${m.failed}`);
+  lines.push(...formatTally(s, 'mutation'));
   const at = (r: CaseResult) => `case ${r.index} (${r.mutation}, ${r.fileSize} B file)`;
   if (s.slowest) lines.push(`  slowest case: ${s.slowest.ms.toFixed(1)} ms, ${at(s.slowest)}: ${s.slowest.messageClass}`);
   if (s.largestHeapDeltaRejected) lines.push(`  largest heap+ArrayBuffer growth over a rejected case: ${mib(s.largestHeapDeltaRejected.heapDelta)} (${at(s.largestHeapDeltaRejected)})`);

@@ -29,8 +29,8 @@ import {
 } from '../../src/safetensors/read.js';
 import { serializeSafetensors, type TensorEntry } from '../../src/safetensors/write.js';
 import {
-  describeError, fuzzCli, heapNow, int, isFuzzEntry, join, logUniform, messageClass, mib, newReadStats, pick, randomBytes, rng, caseSeed,
-  trackedSource, withTimeout, type Rng,
+  describeError, flipBits, formatTally, fuzzCli, heapNow, int, isFuzzEntry, join, logUniform, messageClass, mib, newReadStats, newTally, pick,
+  randomBytes, rng, caseSeed, tally, trackedSource, withTimeout, type Rng, type RunOptions, type Tally,
 } from './common.js';
 
 export { caseSeed, messageClass, rng, trackedSource, type ReadStats, type Rng } from './common.js';
@@ -306,9 +306,7 @@ export function makeCase(seed: number, index: number): FuzzCase {
     return { mutation: 'random-after-prefix', bytes: assemble(body, new Uint8Array(0)) };
   }
   // Bit flips anywhere.
-  const b = base.bytes.slice();
-  for (let k = int(r, 1, 6); k > 0 && b.byteLength; k--) b[int(r, 0, b.byteLength - 1)]! ^= 1 << int(r, 0, 7);
-  return { mutation: 'bit-flips', bytes: b };
+  return { mutation: 'bit-flips', bytes: flipBits(r, base.bytes.slice(), 6) };
 }
 
 // ---------------------------------------------------------------- running one container case
@@ -619,31 +617,13 @@ export async function runSemanticCase(c: SemanticCase, index: number, timeoutMs:
 
 // ---------------------------------------------------------------- the run
 
-export interface FuzzOptions {
-  cases?: number;
-  seed?: number;
-  /** First case index (to rerun one case: start = index, cases = 1). */
-  start?: number;
-  /** Per-case limit; a case past it is a failure. */
-  caseTimeoutMs?: number;
+export interface FuzzOptions extends RunOptions<CaseResult> {
   /** Every k-th case also runs a semantic (model) case; 0: none. */
   semanticEvery?: number;
-  /** Called before each case's heap measurement (node --expose-gc: globalThis.gc). */
-  gc?: () => void;
-  /** After each case (progress, heartbeat). */
-  onCase?: (r: CaseResult) => void;
 }
 
-export interface FuzzSummary {
-  seed: number;
-  cases: number;
+export interface FuzzSummary extends Tally<CaseResult> {
   semanticCases: number;
-  ok: number;
-  rejected: number;
-  failures: CaseResult[];
-  /** Outcome classes ("ok", "SafetensorsError: header is not valid JSON: …") → count. */
-  byClass: Record<string, number>;
-  byMutation: Record<string, { ok: number; rejected: number; failed: number }>;
   /** Slowest rejected container case (a hostile file). */
   slowestRejection: CaseResult | null;
   slowestSuccess: CaseResult | null;
@@ -655,7 +635,6 @@ export interface FuzzSummary {
   largestArray: CaseResult | null;
   largestHeapDelta: CaseResult | null;
   largestHeapDeltaRejected: CaseResult | null;
-  totalMs: number;
 }
 
 export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzSummary> {
@@ -665,25 +644,16 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzSummary> {
   const timeoutMs = opts.caseTimeoutMs ?? 5000;
   const every = opts.semanticEvery ?? 50;
   const s: FuzzSummary = {
-    seed, cases: 0, semanticCases: 0, ok: 0, rejected: 0, failures: [], byClass: {}, byMutation: {},
+    ...newTally<CaseResult>(seed), semanticCases: 0,
     slowestRejection: null, slowestSuccess: null, slowestModelRejection: null, largestReadRatio: null, largestRead: null, largestArray: null,
-    largestHeapDelta: null, largestHeapDeltaRejected: null, totalMs: 0,
+    largestHeapDelta: null, largestHeapDeltaRejected: null,
   };
   const t0 = performance.now();
   const record = (res: CaseResult) => {
-    s.byClass[res.messageClass] = (s.byClass[res.messageClass] ?? 0) + 1;
-    const m = (s.byMutation[res.mutation] ??= { ok: 0, rejected: 0, failed: 0 });
-    if (res.failure) {
-      s.failures.push(res);
-      m.failed++;
-    }
+    tally(s, res);
     if (res.outcome === 'ok') {
-      s.ok++;
-      m.ok++;
       if (res.source !== 'provider' && (!s.slowestSuccess || res.ms > s.slowestSuccess.ms)) s.slowestSuccess = res;
     } else {
-      s.rejected++;
-      m.rejected++;
       if (res.source === 'provider') {
         if (!s.slowestModelRejection || res.ms > s.slowestModelRejection.ms) s.slowestModelRejection = res;
       } else if (!s.slowestRejection || res.ms > s.slowestRejection.ms) s.slowestRejection = res;
@@ -722,11 +692,7 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzSummary> {
 export function formatSummary(s: FuzzSummary): string {
   const lines: string[] = [];
   lines.push(`safetensors fuzz: seed ${s.seed}, ${s.cases} container cases + ${s.semanticCases} model cases in ${(s.totalMs / 1000).toFixed(1)} s`);
-  lines.push(`  outcomes: ${s.ok} loaded, ${s.rejected} rejected with a named error, ${s.failures.length} FAILURES`);
-  lines.push('  by error class:');
-  for (const [k, n] of Object.entries(s.byClass).sort((a, b) => b[1] - a[1])) lines.push(`    ${String(n).padStart(6)}  ${k}`);
-  lines.push('  by mutation (ok / rejected / failed):');
-  for (const [k, m] of Object.entries(s.byMutation).sort()) lines.push(`    ${k.padEnd(28)} ${m.ok} / ${m.rejected} / ${m.failed}`);
+  lines.push(...formatTally(s, 'mutation'));
   const at = (r: CaseResult | null) => (r ? `case ${r.index} (${r.mutation}, ${r.fileSize} B file)` : '-');
   if (s.slowestRejection) lines.push(`  slowest rejection: ${s.slowestRejection.ms.toFixed(1)} ms, ${at(s.slowestRejection)}: ${s.slowestRejection.messageClass}`);
   if (s.slowestSuccess) lines.push(`  slowest success: ${s.slowestSuccess.ms.toFixed(1)} ms, ${at(s.slowestSuccess)}`);

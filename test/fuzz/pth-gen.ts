@@ -44,6 +44,12 @@ class Bytes {
     this.u32(v % 2 ** 32);
     this.u32(Math.floor(v / 2 ** 32));
   }
+  /** The ZIP64 extra field (id 1) holding `values` as u64s. */
+  zip64Extra(...values: number[]) {
+    this.u16(1);
+    this.u16(8 * values.length);
+    for (const v of values) this.u64(v);
+  }
   raw(b: Uint8Array) {
     this.chunks.push(b);
     this.length += b.byteLength;
@@ -81,12 +87,7 @@ export function writeZip(records: readonly ZipRecord[], style: ZipStyle = {}): U
     out.u16(name.byteLength);
     out.u16(extraLen);
     out.raw(name);
-    if (style.zip64) {
-      out.u16(1);
-      out.u16(16);
-      out.u64(r.data.byteLength);
-      out.u64(body.byteLength);
-    }
+    if (style.zip64) out.zip64Extra(r.data.byteLength, body.byteLength);
     if (style.align) {
       out.u8(0x46, 0x42); // "FB", as torch's writer
       out.u16(pad);
@@ -121,13 +122,7 @@ export function writeZip(records: readonly ZipRecord[], style: ZipStyle = {}): U
     central.u32(0);
     central.u32(style.zip64 ? M : lho);
     central.raw(name);
-    if (style.zip64) {
-      central.u16(1);
-      central.u16(24);
-      central.u64(r.data.byteLength);
-      central.u64(body.byteLength);
-      central.u64(lho);
-    }
+    if (style.zip64) central.zip64Extra(r.data.byteLength, body.byteLength, lho);
   }
   const cdOffset = out.length;
   const cd = central.done();
