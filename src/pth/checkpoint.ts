@@ -15,7 +15,7 @@ import { DTYPE_SIZES, type Dtype } from '../safetensors/format.js';
 import { PthError, quoted } from './errors.js';
 import { PyDict, StorageRef, TensorRef, typeName } from './globals.js';
 import { openLegacy, sniffLegacy } from './legacy.js';
-import type { ZipOptions } from './zip.js';
+import { readExact, type ZipOptions } from './zip.js';
 import { openZip } from './zip_container.js';
 
 export interface PthOptions extends ZipOptions {
@@ -65,7 +65,8 @@ export interface PickleLimits {
 /** A checkpoint's model state_dict, read on demand. */
 export class PthCheckpoint {
   private constructor(
-    private readonly container: Container,
+    /** The container's storages (the unpickled root is not kept: the optimizer state is dropped). */
+    private readonly container: Omit<Container, 'root'>,
     /** The state_dict's tensors by key (prefix stripped), in the checkpoint's order. */
     readonly tensors: ReadonlyMap<string, PthTensorInfo>,
     private readonly refs: ReadonlyMap<string, TensorRef>,
@@ -91,7 +92,7 @@ export class PthCheckpoint {
       maxPickleBytes: opts.maxPickleBytes ?? DEFAULT_MAX_PICKLE_BYTES,
       maxPickleMemory: opts.maxPickleMemory ?? Math.min(2 ** 30, Math.max(2 ** 20, src.size)),
     };
-    const head = await src.read(0, Math.min(src.size, 512));
+    const head = await readExact(src, 0, Math.min(src.size, 512), 'the first bytes of the file');
     const container = isZip(head) ? await openZip(src, opts, limits) : sniffLegacy(head) ? await openLegacy(src, limits) : notACheckpoint(head);
     const { dict, path } = findStateDict(container.root, opts.stateDictKey);
     const keys = [...dict.items.keys()];
@@ -113,9 +114,9 @@ export class PthCheckpoint {
       tensors.set(name, { name, dtype: v.storage.dtype, shape: v.shape, begin: start + storageOffset, byteLength: v.numel * size, storage: v.storage.key, storageOffset });
       refs.set(name, v);
     }
-    const root = container.root;
+    const { root, ...storages } = container;
     const otherKeys = root instanceof PyDict && path.length ? [...root.items.keys()].filter((k) => k !== path[0]).map(String) : [];
-    return new PthCheckpoint(container, tensors, refs, path, prefix, otherKeys);
+    return new PthCheckpoint(storages, tensors, refs, path, prefix, otherKeys);
   }
 
   /** The tensor's place and shape; an unknown name is a PthError naming it. */

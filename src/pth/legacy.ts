@@ -72,6 +72,11 @@ async function parse(src: ByteSource, b: Uint8Array, limits: PickleLimits): Prom
     pos += 8 + storageBytes(s);
     if (pos > src.size) throw new PthError(`storage "${key}" runs past the end of the file (${src.size} bytes)`);
   }
+  return container(src, root, starts);
+}
+
+/** The storages' accessors, made apart from parse() so that they do not keep the pickles' bytes alive. */
+function container(src: ByteSource, root: unknown, starts: ReadonlyMap<string, number>): Container {
   const start = (s: StorageRef) => {
     const p = starts.get(s.key);
     if (p === undefined) throw new PthError(`storage "${s.key}" is not in the legacy checkpoint's storage list`);
