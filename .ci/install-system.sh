@@ -3,6 +3,7 @@
 #  - Mesa 25 lavapipe (Vulkan on the CPU) from bookworm-backports: Dawn (npm `webgpu`)
 #    rejects bookworm's own Mesa 22, and Node runs the test suite on lavapipe.
 #  - Debian's chromium, for the headless-browser tests and its SwiftShader Vulkan ICD.
+#  - python3-torch: the .pth reader's tests write real torch.save checkpoints (test/pth/).
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
 src=/etc/apt/sources.list.d/debian.sources
@@ -16,3 +17,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
 $SUDO apt-get install -y -qq chromium libvulkan1 >/dev/null
+$SUDO apt-get install -y -qq python3-torch >/dev/null

@@ -17,6 +17,7 @@ import { SamUnet, type DecodeResult } from './model/sam_unet.js';
 import { listWeights, resolveWeights, weightDirs } from './node/weights-dir.js';
 import { fileSource } from './safetensors/node.js';
 import { SafetensorsFile } from './safetensors/read.js';
+import { looksLikePth, PthCheckpoint } from './pth/checkpoint.js';
 import { f32ArrayToF16, serializeSafetensors, writeSafetensors, type LazyTensorEntry } from './safetensors/write.js';
 import type { Precision } from './weights/load.js';
 import type { WeightProvider } from './weights/source.js';
@@ -29,7 +30,7 @@ Usage:
                    [--box x0,y0,x1,y1]... [--point x,y,label]... [--mask-input PREV.safetensors]
                    --out MASK.png [--logits OUT.safetensors] [--overlay OVERLAY.png]
   sam-unet synth-weights --variant res50|res34 --out W.safetensors [--dtype f32|f16]
-  sam-unet convert IN.safetensors --out OUT.safetensors --dtype f16|f32
+  sam-unet convert IN.safetensors|IN.pth --out OUT.safetensors [--dtype f16|f32]
   sam-unet demo [--out-dir DIR] [--variant res50|res34]
   sam-unet info
 
@@ -40,7 +41,10 @@ in ./weights/ (or the package's weights/ folder) as NAME or NAME.safetensors; wi
 weights file there is used. --weights synthetic:res50 (or :res34) uses the built-in synthetic
 weights, which give meaningless masks. --dtype f16 writes floating tensors
 as IEEE half (half the file; the loader converts them back to float32); convert rewrites a file's
-floating tensors (F32, F16, BF16) in the dtype asked for, one tensor in memory at a time.
+floating tensors (F32, F16, BF16) in the dtype asked for, one tensor in memory at a time. It also
+reads a PyTorch checkpoint (.pth, torch.save) without Python and without running its pickle: the
+model state_dict ('model' / 'state_dict' entry or bare, 'module.' stripped), dtypes kept unless
+--dtype is given.
 --precision f16 holds the ViT's linear weights in float16 on the GPU (170 MB less for res50; sums stay
 float32; logits moved by up to 7e-4 on the golden cases).`;
 
@@ -249,20 +253,24 @@ async function synthWeights(args: string[]): Promise<void> {
 
 async function convert(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' }, dtype: { type: 'string' } } });
-  if (positionals.length !== 1) throw new UsageError('convert takes one IN.safetensors');
+  if (positionals.length !== 1) throw new UsageError('convert takes one IN.safetensors or IN.pth');
   if (!values.out) throw new UsageError('convert needs --out OUT.safetensors');
-  const dtype = floatDtypeOf(values.dtype);
   const src = await fileSource(positionals[0]!);
   try {
-    const f = await SafetensorsFile.open(src);
+    // A PyTorch checkpoint (.pth) is read without Python: its model state_dict, nothing executed.
+    const pth = looksLikePth(await src.read(0, Math.min(8, src.size)));
+    const f = pth ? await PthCheckpoint.open(src) : await SafetensorsFile.open(src);
+    // From a checkpoint, no --dtype keeps every tensor's own dtype.
+    const dtype = pth && values.dtype === undefined ? null : floatDtypeOf(values.dtype);
     // Data order of the input, so that the input is read front to back.
     const infos = [...f.tensors.values()].sort((a, b) => a.begin - b.begin);
     const entries = infos.map((t): LazyTensorEntry => {
       const e: LazyTensorEntry = { name: t.name, dtype: t.dtype, shape: t.shape, data: async () => (await f.read(t.name)).data };
-      return ['F32', 'F16', 'BF16'].includes(t.dtype) ? asDtype(e, dtype, () => f.readF32(t.name)) : e;
+      return dtype && ['F32', 'F16', 'BF16'].includes(t.dtype) ? asDtype(e, dtype, () => f.readF32(t.name)) : e;
     });
-    const bytes = await writeFileStreamed(values.out, entries, { ...f.metadata, converted: `floating tensors as ${dtype}` });
-    log(`wrote ${values.out} (${infos.length} tensors, ${dtype}, ${(bytes / 1e6).toFixed(1)} MB)`);
+    const metadata = f instanceof SafetensorsFile ? f.metadata : { format: 'pt', source: `PyTorch checkpoint, state_dict at [${f.stateDictPath.join(', ')}]` };
+    const bytes = await writeFileStreamed(values.out, entries, { ...metadata, converted: dtype ? `floating tensors as ${dtype}` : 'dtypes kept' });
+    log(`wrote ${values.out} (${infos.length} tensors, ${dtype ?? 'dtypes kept'}, ${(bytes / 1e6).toFixed(1)} MB)`);
   } finally {
     await src.close();
   }

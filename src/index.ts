@@ -23,6 +23,9 @@ export {
 } from './browser/index.js';
 export { SafetensorsFile, SafetensorsError, bytesSource, blobSource, readSafetensorsStream, type ByteSource, type TensorInfo } from './safetensors/read.js';
 export { serializeSafetensors, writeSafetensors } from './safetensors/write.js';
+export {
+  pthWeights, PthCheckpoint, PthError, UnsafePickleError, looksLikePth, type PthOptions, type PthWeights, type PthTensorInfo,
+} from './pth/index.js';
 export { syntheticValues } from './weights/synthetic.js';
 export { decodeImage, encodePng, ImageDecodeError, type RgbImage } from './image/decode.js';
 export { sheppLogan } from './image/phantom.js';

@@ -168,8 +168,29 @@ describe('safetensors rejections', () => {
   it('a header length above the cap (checked before any allocation)', async () => {
     const file = new Uint8Array(16);
     new DataView(file.buffer).setBigUint64(0, 2n ** 60n, true);
-    await rejects(openBytes(file), /exceeds the cap of 104857600 bytes/);
+    await rejects(openBytes(file), /exceeds the cap of 16777216 bytes \(maxHeaderBytes\)/);
     await rejects(openBytes(rawJson({ t: ok }, 8), 16), /header length \d+ exceeds the cap of 16/);
+  });
+  it('a 59 MB header (a million empty tensors) is refused from its 8-byte length alone', async () => {
+    const n = 59_000_000;
+    const file = new Uint8Array(64);
+    new DataView(file.buffer).setBigUint64(0, BigInt(n), true);
+    const reads: number[] = [];
+    const src = { size: 8 + n, read: async (o: number, l: number) => (reads.push(l), file.subarray(o, o + l)) };
+    await rejects(SafetensorsFile.open(src), /header length 59000000 exceeds the cap of 16777216 bytes \(maxHeaderBytes\)/);
+    expect(reads).toEqual([8]);
+    const stream = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(file.slice()) });
+    await rejects((async () => { for await (const _ of readSafetensorsStream(stream)) void _; })(), /exceeds the cap of 16777216/);
+  });
+  it('more tensors than the cap, refused before JSON.parse; the cap is an option', async () => {
+    const header: Record<string, unknown> = {};
+    for (let i = 0; i <= 16384; i++) header[`t${i}`] = entry('U8', [0], [0, 0]);
+    const file = rawJson(header, 0);
+    await rejects(openBytes(file), /the header lists more than 16384 tensors, the cap \(maxTensors\)/);
+    expect((await SafetensorsFile.open(bytesSource(file), { maxTensors: 16385 })).tensors.size).toBe(16385);
+    // "__metadata__" is not a tensor.
+    const meta = rawJson({ __metadata__: { a: 'b' }, t: entry('U8', [0], [0, 0]) }, 0);
+    expect((await SafetensorsFile.open(bytesSource(meta), { maxTensors: 1 })).tensors.size).toBe(1);
   });
   it('a header that is not UTF-8', () => rejects(openBytes(raw(Uint8Array.from([0x7b, 0xff, 0x7d]))), /not valid UTF-8/));
   it('a header that is not JSON', () => rejects(openBytes(raw('{"t": ')), /not valid JSON/));

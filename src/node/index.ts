@@ -7,6 +7,7 @@ import { ModelWeights } from '../model/weights.js';
 import { streamWeights, type StreamWeightProvider, type StreamWeightsOptions } from '../weights/sources.js';
 
 export { fileSource, type FileSource } from '../safetensors/node.js';
+export { pthFileWeights } from '../pth/node.js';
 
 /** Chunk size of the file stream: large enough that per-chunk overhead does not matter. */
 const CHUNK = 4 * 1024 * 1024;

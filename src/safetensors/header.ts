@@ -16,8 +16,25 @@ export interface SafetensorsHeader {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-/** The header's default size cap, as safetensors' own (100 MB-ish) limit. */
-export const DEFAULT_MAX_HEADER_BYTES = 100 * 1024 * 1024;
+/**
+ * The header's default size cap: 16 MiB, some 220 times the res50 header (75 kB for 661 tensors).
+ * A longer length prefix is refused before a byte of the header is read.
+ */
+export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Most tensors a header may list by default (25 times res50's 661). Counted in the raw text before
+ * JSON.parse, which allocates some 9 bytes per header byte for a header of many small entries.
+ */
+export const DEFAULT_MAX_TENSORS = 16384;
+
+/** Caps on a header, checked before it is parsed. */
+export interface HeaderLimits {
+  /** Largest accepted JSON header, in bytes (default DEFAULT_MAX_HEADER_BYTES, 16 MiB). */
+  maxHeaderBytes?: number;
+  /** Most tensors the header may list (default DEFAULT_MAX_TENSORS, 16384). */
+  maxTensors?: number;
+}
 
 const METADATA = '__metadata__';
 
@@ -35,7 +52,7 @@ export function headerLengthOf(prefix: Uint8Array, maxHeaderBytes: number): numb
  * Parses and validates header bytes. `dataSize` is the data section's length when known (a
  * file); a stream passes undefined and finds out-of-range offsets as truncation instead.
  */
-export function parseHeader(bytes: Uint8Array, dataSize: number | undefined): SafetensorsHeader {
+export function parseHeader(bytes: Uint8Array, dataSize: number | undefined, maxTensors = DEFAULT_MAX_TENSORS): SafetensorsHeader {
   let text: string;
   try {
     // ignoreBOM keeps a byte-order mark in the text, so that JSON.parse rejects it as serde does.
@@ -43,7 +60,7 @@ export function parseHeader(bytes: Uint8Array, dataSize: number | undefined): Sa
   } catch {
     throw new SafetensorsError('header is not valid UTF-8');
   }
-  checkNesting(text);
+  checkStructure(text, maxTensors);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -68,15 +85,25 @@ export function parseHeader(bytes: Uint8Array, dataSize: number | undefined): Sa
 export const MAX_HEADER_DEPTH = 16;
 
 /**
- * Rejects JSON nested deeper than MAX_HEADER_DEPTH before JSON.parse sees it: deep enough
- * nesting overflows JSON.parse's stack (a RangeError, not a named error).
+ * Rejects JSON nested deeper than MAX_HEADER_DEPTH before JSON.parse sees it (deep enough nesting
+ * overflows JSON.parse's stack: a RangeError, not a named error), and a header that lists more
+ * than `maxTensors` tensors (top-level keys besides "__metadata__") before JSON.parse spends
+ * memory on them.
  */
-function checkNesting(text: string): void {
+function checkStructure(text: string, maxTensors: number): void {
   let depth = 0;
+  let keys = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
+      const start = i + 1;
       for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (j < text.length && ' \t\n\r'.includes(text[j]!)) j++;
+      if (text.charCodeAt(j) === 0x3a /* : */ && text.slice(start, i) !== METADATA && ++keys > maxTensors) {
+        throw new SafetensorsError(`the header lists more than ${maxTensors} tensors, the cap (maxTensors)`);
+      }
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (++depth > MAX_HEADER_DEPTH) throw new SafetensorsError(`header nests deeper than ${MAX_HEADER_DEPTH} levels of JSON objects/arrays`);
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {

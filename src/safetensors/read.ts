@@ -5,10 +5,10 @@
 
 import { bf16ArrayToF32, f16ArrayToF32 } from './half.js';
 import { SafetensorsError, typedArray, type TensorInfo } from './format.js';
-import { DEFAULT_MAX_HEADER_BYTES, headerLengthOf, parseHeader, type SafetensorsHeader } from './header.js';
+import { DEFAULT_MAX_HEADER_BYTES, headerLengthOf, parseHeader, type HeaderLimits, type SafetensorsHeader } from './header.js';
 
 export { DTYPE_SIZES, SafetensorsError, numel, typedArray, type Dtype, type TensorInfo } from './format.js';
-export { DEFAULT_MAX_HEADER_BYTES, type SafetensorsHeader } from './header.js';
+export { DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_TENSORS, type HeaderLimits, type SafetensorsHeader } from './header.js';
 export { bf16ArrayToF32, bf16ToF32, f16ArrayToF32, f16ToF32 } from './half.js';
 export { readSafetensorsStream, type StreamOptions, type StreamTensor } from './stream.js';
 
@@ -35,10 +35,7 @@ export function blobSource(blob: Blob): ByteSource {
   };
 }
 
-export interface OpenOptions {
-  /** Largest accepted JSON header, in bytes (default 100 MiB). */
-  maxHeaderBytes?: number;
-}
+export type OpenOptions = HeaderLimits;
 
 /** One tensor's raw little-endian bytes (a view of the source's memory for bytesSource). */
 export interface TensorData {
@@ -68,7 +65,7 @@ export class SafetensorsFile {
     if (n > size - 8) {
       throw new SafetensorsError(`header length ${n} runs past the end of the file (${size} bytes)`);
     }
-    const header = parseHeader(await readExact(src, 8, n, 'the header'), size - 8 - n);
+    const header = parseHeader(await readExact(src, 8, n, 'the header'), size - 8 - n, opts.maxTensors);
     return new SafetensorsFile(src, header);
   }
 

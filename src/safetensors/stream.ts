@@ -3,11 +3,9 @@
 // chunk being consumed; gaps between tensors are skipped without being kept.
 
 import { SafetensorsError, type TensorInfo } from './format.js';
-import { DEFAULT_MAX_HEADER_BYTES, byOffset, headerLengthOf, parseHeader, type SafetensorsHeader } from './header.js';
+import { DEFAULT_MAX_HEADER_BYTES, byOffset, headerLengthOf, parseHeader, type HeaderLimits, type SafetensorsHeader } from './header.js';
 
-export interface StreamOptions {
-  /** Largest accepted JSON header, in bytes (default 100 MiB). */
-  maxHeaderBytes?: number;
+export interface StreamOptions extends HeaderLimits {
   /** Total length when known (a Content-Length): then offsets past it are rejected up front. */
   size?: number;
   /** Called once the header is parsed, before the first tensor. */
@@ -111,7 +109,7 @@ export async function* readSafetensorsStream(
       throw new SafetensorsError(`header length ${n} runs past the end of the file (${opts.size} bytes)`);
     }
     const headerBytes = await src.take(n, () => `the ${n}-byte header`);
-    const header = parseHeader(headerBytes, opts.size === undefined ? undefined : opts.size - 8 - n);
+    const header = parseHeader(headerBytes, opts.size === undefined ? undefined : opts.size - 8 - n, opts.maxTensors);
     opts.onHeader?.(header);
     const ordered = byOffset(header.tensors);
     for (let index = 0; index < ordered.length; index++) {

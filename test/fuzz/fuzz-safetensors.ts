@@ -15,53 +15,25 @@
 //    ModelWeights.load onto a stub GPU device. Every such mutation must be rejected with a
 //    WeightError; the unmutated and harmless ones (F16 / BF16 dtypes, an extra key) must load.
 //
-// Run it (10000 cases by default):
-//   npx tsc --outDir /tmp/fuzz-build --rootDir . --module NodeNext --moduleResolution NodeNext \
-//     --target ES2022 --skipLibCheck --types node,@webgpu/types bench/fuzz-safetensors.ts
-//   node --expose-gc /tmp/fuzz-build/bench/fuzz-safetensors.js [--cases N] [--seed S] [--timeout-ms T]
-// or through vitest: FUZZ_CASES=10000 npx vitest run test/fuzz.test.ts
+// Run it (10000 cases by default; compiled with tsc into node_modules/.cache/fuzz):
+//   npm run fuzz:safetensors -- [--cases N] [--seed S] [--timeout-ms T]
+// or through vitest: FUZZ_CASES=10000 npx vitest run test/fuzz/safetensors.test.ts
 // The CLI runs the cases in a worker thread and kills it if a case stops making progress (a
 // synchronous hang), naming the case; every case is reproducible from (seed, index).
 
-import { ModelWeights, WeightError, type WeightProvider } from '../src/model/weights.js';
-import { modelKeys } from '../src/model/keys.js';
-import type { Gpu } from '../src/gpu/device.js';
+import { ModelWeights, WeightError, type WeightProvider } from '../../src/model/weights.js';
+import { modelKeys } from '../../src/model/keys.js';
+import type { Gpu } from '../../src/gpu/device.js';
 import {
-  DTYPE_SIZES, SafetensorsError, SafetensorsFile, readSafetensorsStream, typedArray, type ByteSource, type Dtype,
-} from '../src/safetensors/read.js';
-import { serializeSafetensors, type TensorEntry } from '../src/safetensors/write.js';
+  DEFAULT_MAX_HEADER_BYTES, DTYPE_SIZES, SafetensorsError, SafetensorsFile, readSafetensorsStream, typedArray, type Dtype,
+} from '../../src/safetensors/read.js';
+import { serializeSafetensors, type TensorEntry } from '../../src/safetensors/write.js';
+import {
+  describeError, flipBits, formatTally, fuzzCli, heapNow, int, isFuzzEntry, join, logUniform, messageClass, mib, newReadStats, newTally, pick,
+  randomBytes, rng, caseSeed, tally, trackedSource, withTimeout, type Rng, type RunOptions, type Tally,
+} from './common.js';
 
-// ---------------------------------------------------------------- random numbers
-
-export type Rng = () => number;
-
-/** mulberry32 of a 32-bit seed: uniform [0, 1). */
-export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A per-case seed from the run seed and the case index. */
-export function caseSeed(seed: number, index: number): number {
-  let h = 0x811c9dc5 ^ (seed >>> 0);
-  h = Math.imul(h ^ index, 0x01000193) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 0x5bd1e995) >>> 0;
-  return (h ^ (h >>> 15)) >>> 0;
-}
-
-const int = (r: Rng, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1)); // inclusive
-const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-const logUniform = (r: Rng, lo: number, hi: number) => Math.floor(Math.exp(Math.log(lo) + r() * (Math.log(hi) - Math.log(lo))));
-function randomBytes(r: Rng, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (r() * 256) | 0;
-  return out;
-}
+export { caseSeed, messageClass, rng, trackedSource, type ReadStats, type Rng } from './common.js';
 
 // ---------------------------------------------------------------- valid base files
 
@@ -101,13 +73,6 @@ function split(bytes: Uint8Array): { header: string; data: Uint8Array } {
 function u64le(n: number | bigint): Uint8Array {
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(n)), true);
-  return out;
-}
-
-function join(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, (at += p.byteLength) - p.byteLength);
   return out;
 }
 
@@ -244,7 +209,7 @@ export function makeCase(seed: number, index: number): FuzzCase {
     return { mutation: 'data-bytes', bytes: b, expect: 'ok' };
   }
   if (when(6)) {
-    const n = pick(r, [0, 1, 2, 7, header.length - 1, header.length + 1, size - 8, size - 7, size, 2 ** 32, 2 ** 32 + header.length, 2 ** 53, 100 * 2 ** 20, 100 * 2 ** 20 + 1]);
+    const n = pick(r, [0, 1, 2, 7, header.length - 1, header.length + 1, size - 8, size - 7, size, 2 ** 32, 2 ** 32 + header.length, 2 ** 53, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_BYTES + 1]);
     return { mutation: 'length-edge', bytes: assemble(header, data, n) };
   }
   if (when(2)) return { mutation: 'length-u64-max', bytes: assemble(header, data, 2n ** 64n - 1n - BigInt(int(r, 0, 3))) };
@@ -333,7 +298,7 @@ export function makeCase(seed: number, index: number): FuzzCase {
   }
   if (when(2)) {
     // The prefix claims a header near the cap, but the file is small.
-    return { mutation: 'huge-header-claim', bytes: assemble(header, data, 100 * 2 ** 20 - int(r, 0, 8)) };
+    return { mutation: 'huge-header-claim', bytes: assemble(header, data, DEFAULT_MAX_HEADER_BYTES - int(r, 0, 8)) };
   }
   if (when(3)) return { mutation: 'random-file', bytes: randomBytes(r, int(r, 0, 300)) };
   if (when(2)) {
@@ -341,43 +306,10 @@ export function makeCase(seed: number, index: number): FuzzCase {
     return { mutation: 'random-after-prefix', bytes: assemble(body, new Uint8Array(0)) };
   }
   // Bit flips anywhere.
-  const b = base.bytes.slice();
-  for (let k = int(r, 1, 6); k > 0 && b.byteLength; k--) b[int(r, 0, b.byteLength - 1)]! ^= 1 << int(r, 0, 7);
-  return { mutation: 'bit-flips', bytes: b };
+  return { mutation: 'bit-flips', bytes: flipBits(r, base.bytes.slice(), 6) };
 }
 
 // ---------------------------------------------------------------- running one container case
-
-export interface ReadStats {
-  /** Largest single read asked of the source, in bytes. */
-  maxRead: number;
-  /** Sum of all reads. */
-  totalRead: number;
-  reads: number;
-  /** A read outside [0, size] or with a bad length (the reader's bug, not the file's). */
-  badRead: string | null;
-}
-
-/** A ByteSource over `bytes` that records what is asked of it. `mode` varies how it answers. */
-export function trackedSource(bytes: Uint8Array, mode: 'plain' | 'shrunk' | 'unaligned', stats: ReadStats, extra = 0): ByteSource {
-  const size = mode === 'shrunk' ? bytes.byteLength + extra : bytes.byteLength;
-  return {
-    size,
-    async read(offset, length) {
-      stats.reads++;
-      stats.totalRead += length;
-      if (length > stats.maxRead) stats.maxRead = length;
-      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
-        stats.badRead ??= `read(${offset}, ${length}) on a ${size}-byte source`;
-      }
-      const view = bytes.subarray(offset, offset + length); // short at the real end (a file that shrank)
-      if (mode !== 'unaligned') return view;
-      const host = new Uint8Array(view.byteLength + 3);
-      host.set(view, 3);
-      return host.subarray(3);
-    },
-  };
-}
 
 function streamOf(bytes: Uint8Array, r: Rng): ReadableStream<Uint8Array> {
   let at = 0;
@@ -419,46 +351,11 @@ export interface CaseResult {
 
 const NAMED = new Set(['SafetensorsError', 'WeightError']);
 
-export function messageClass(msg: string): string {
-  let m = msg
-    .replace(/"(?:[^"\\]|\\.)*"/g, '"…"')
-    .replace(/'(?:[^'\\]|\\.)*'/g, "'…'")
-    .replace(/-?\d+(\.\d+)?(e[+-]?\d+)?/gi, 'N')
-    .replace(/\[[^\]]*\]/g, '[…]');
-  // JSON.parse messages vary by token and position; keep their gist.
-  const j = m.match(/^header is not valid JSON: (Unexpected token|Unexpected end|Unexpected non-whitespace|Expected|Bad|Unterminated|Unexpected)/);
-  if (j) m = `header is not valid JSON: ${j[1]} …`;
-  return m.length > 110 ? m.slice(0, 110) + '…' : m;
-}
-
-function describeError(e: unknown): { outcome: string; message: string } {
-  if (e instanceof Error) return { outcome: e.name || e.constructor.name, message: e.message };
-  return { outcome: `non-Error ${typeof e}`, message: String(e) };
-}
-
 const FLOATS = new Set(['F32', 'F16', 'BF16']);
-
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new HangError(`no answer within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-class HangError extends Error {
-  override name = 'Hang';
-}
-
-const heapNow = (): number => {
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-};
 
 /** Runs one container case through both readers and checks every invariant. */
 export async function runContainerCase(c: FuzzCase, index: number, r: Rng, timeoutMs: number, gc?: () => void): Promise<CaseResult> {
-  const stats: ReadStats = { maxRead: 0, totalRead: 0, reads: 0, badRead: null };
+  const stats = newReadStats();
   const mode = r() < 0.8 ? 'plain' : r() < 0.5 ? 'unaligned' : 'shrunk';
   const src = trackedSource(c.bytes, mode, stats, int(r, 1, 64));
   let maxArray = 0;
@@ -720,31 +617,13 @@ export async function runSemanticCase(c: SemanticCase, index: number, timeoutMs:
 
 // ---------------------------------------------------------------- the run
 
-export interface FuzzOptions {
-  cases?: number;
-  seed?: number;
-  /** First case index (to rerun one case: start = index, cases = 1). */
-  start?: number;
-  /** Per-case limit; a case past it is a failure. */
-  caseTimeoutMs?: number;
+export interface FuzzOptions extends RunOptions<CaseResult> {
   /** Every k-th case also runs a semantic (model) case; 0: none. */
   semanticEvery?: number;
-  /** Called before each case's heap measurement (node --expose-gc: globalThis.gc). */
-  gc?: () => void;
-  /** After each case (progress, heartbeat). */
-  onCase?: (r: CaseResult) => void;
 }
 
-export interface FuzzSummary {
-  seed: number;
-  cases: number;
+export interface FuzzSummary extends Tally<CaseResult> {
   semanticCases: number;
-  ok: number;
-  rejected: number;
-  failures: CaseResult[];
-  /** Outcome classes ("ok", "SafetensorsError: header is not valid JSON: …") → count. */
-  byClass: Record<string, number>;
-  byMutation: Record<string, { ok: number; rejected: number; failed: number }>;
   /** Slowest rejected container case (a hostile file). */
   slowestRejection: CaseResult | null;
   slowestSuccess: CaseResult | null;
@@ -756,7 +635,6 @@ export interface FuzzSummary {
   largestArray: CaseResult | null;
   largestHeapDelta: CaseResult | null;
   largestHeapDeltaRejected: CaseResult | null;
-  totalMs: number;
 }
 
 export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzSummary> {
@@ -766,25 +644,16 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzSummary> {
   const timeoutMs = opts.caseTimeoutMs ?? 5000;
   const every = opts.semanticEvery ?? 50;
   const s: FuzzSummary = {
-    seed, cases: 0, semanticCases: 0, ok: 0, rejected: 0, failures: [], byClass: {}, byMutation: {},
+    ...newTally<CaseResult>(seed), semanticCases: 0,
     slowestRejection: null, slowestSuccess: null, slowestModelRejection: null, largestReadRatio: null, largestRead: null, largestArray: null,
-    largestHeapDelta: null, largestHeapDeltaRejected: null, totalMs: 0,
+    largestHeapDelta: null, largestHeapDeltaRejected: null,
   };
   const t0 = performance.now();
   const record = (res: CaseResult) => {
-    s.byClass[res.messageClass] = (s.byClass[res.messageClass] ?? 0) + 1;
-    const m = (s.byMutation[res.mutation] ??= { ok: 0, rejected: 0, failed: 0 });
-    if (res.failure) {
-      s.failures.push(res);
-      m.failed++;
-    }
+    tally(s, res);
     if (res.outcome === 'ok') {
-      s.ok++;
-      m.ok++;
       if (res.source !== 'provider' && (!s.slowestSuccess || res.ms > s.slowestSuccess.ms)) s.slowestSuccess = res;
     } else {
-      s.rejected++;
-      m.rejected++;
       if (res.source === 'provider') {
         if (!s.slowestModelRejection || res.ms > s.slowestModelRejection.ms) s.slowestModelRejection = res;
       } else if (!s.slowestRejection || res.ms > s.slowestRejection.ms) s.slowestRejection = res;
@@ -820,16 +689,10 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzSummary> {
   return s;
 }
 
-const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
-
 export function formatSummary(s: FuzzSummary): string {
   const lines: string[] = [];
   lines.push(`safetensors fuzz: seed ${s.seed}, ${s.cases} container cases + ${s.semanticCases} model cases in ${(s.totalMs / 1000).toFixed(1)} s`);
-  lines.push(`  outcomes: ${s.ok} loaded, ${s.rejected} rejected with a named error, ${s.failures.length} FAILURES`);
-  lines.push('  by error class:');
-  for (const [k, n] of Object.entries(s.byClass).sort((a, b) => b[1] - a[1])) lines.push(`    ${String(n).padStart(6)}  ${k}`);
-  lines.push('  by mutation (ok / rejected / failed):');
-  for (const [k, m] of Object.entries(s.byMutation).sort()) lines.push(`    ${k.padEnd(28)} ${m.ok} / ${m.rejected} / ${m.failed}`);
+  lines.push(...formatTally(s, 'mutation'));
   const at = (r: CaseResult | null) => (r ? `case ${r.index} (${r.mutation}, ${r.fileSize} B file)` : '-');
   if (s.slowestRejection) lines.push(`  slowest rejection: ${s.slowestRejection.ms.toFixed(1)} ms, ${at(s.slowestRejection)}: ${s.slowestRejection.messageClass}`);
   if (s.slowestSuccess) lines.push(`  slowest success: ${s.slowestSuccess.ms.toFixed(1)} ms, ${at(s.slowestSuccess)}`);
@@ -846,68 +709,16 @@ export function formatSummary(s: FuzzSummary): string {
 
 // ---------------------------------------------------------------- CLI (node, compiled)
 
-async function cli(): Promise<void> {
-  const { parseArgs } = await import('node:util');
-  const { Worker, isMainThread, parentPort, workerData } = await import('node:worker_threads');
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!isMainThread) {
-    const o = workerData as FuzzOptions;
-    const summary = await runFuzz({ ...o, gc, onCase: (r) => parentPort!.postMessage({ type: 'case', index: r.index, mutation: r.mutation }) });
-    parentPort!.postMessage({ type: 'done', summary });
-    return;
-  }
-  const { values } = parseArgs({
-    options: {
-      cases: { type: 'string', default: '10000' },
-      seed: { type: 'string', default: '1' },
-      start: { type: 'string', default: '0' },
-      'timeout-ms': { type: 'string', default: '5000' },
-      'semantic-every': { type: 'string', default: '50' },
-      'hang-ms': { type: 'string', default: '60000' },
-    },
-  });
-  const o: FuzzOptions = {
-    cases: Number(values.cases), seed: Number(values.seed), start: Number(values.start),
-    caseTimeoutMs: Number(values['timeout-ms']), semanticEvery: Number(values['semantic-every']),
-  };
-  const hangMs = Number(values['hang-ms']);
-  // V8 flags such as --expose-gc are process-wide: the worker has gc() when this process does.
-  const worker = new Worker(new URL(import.meta.url), { workerData: o });
-  let last = { index: (o.start ?? 0) - 1, mutation: '' };
-  let lastAt = Date.now();
-  let done = 0;
-  const timer = setInterval(() => {
-    if (Date.now() - lastAt > hangMs) {
-      console.error(`HANG: no case finished for ${hangMs} ms after case ${last.index} (${last.mutation}); next is case ${last.index + 1} (seed ${o.seed}): rerun with --start ${last.index + 1} --cases 1`);
-      void worker.terminate();
-      clearInterval(timer);
-      process.exitCode = 2;
-    }
-  }, 1000);
-  worker.on('message', (m: { type: string; index: number; mutation: string; summary: FuzzSummary }) => {
-    if (m.type === 'case') {
-      last = m;
-      lastAt = Date.now();
-      if (++done % 1000 === 0) console.error(`… ${done} cases`);
-    } else {
-      clearInterval(timer);
-      console.log(formatSummary(m.summary));
-      if (m.summary.failures.length) process.exitCode = 1;
-    }
-  });
-  worker.on('error', (e) => {
-    clearInterval(timer);
-    console.error(`worker died after case ${last.index}: ${e.stack ?? e}`);
-    process.exitCode = 3;
+if (await isFuzzEntry(import.meta.url, /fuzz-safetensors\.(m?js)$/)) {
+  await fuzzCli<FuzzOptions, FuzzSummary>({
+    url: import.meta.url,
+    options: { 'semantic-every': '50' },
+    toOptions: (v) => ({
+      cases: Number(v.cases), seed: Number(v.seed), start: Number(v.start),
+      caseTimeoutMs: Number(v['timeout-ms']), semanticEvery: Number(v['semantic-every']),
+    }),
+    run: (o, gc, onCase) => runFuzz({ ...o, gc, onCase: (r) => onCase(r.index, r.mutation) }),
+    format: formatSummary,
+    failed: (s) => s.failures.length > 0,
   });
 }
-
-const isCli = typeof process !== 'undefined' && process.argv[1] !== undefined && /fuzz-safetensors\.(m?js)$/.test(process.argv[1]);
-const inWorker = await (async () => {
-  try {
-    return !(await import('node:worker_threads')).isMainThread && /fuzz-safetensors\.(m?js)$/.test(new URL(import.meta.url).pathname);
-  } catch {
-    return false;
-  }
-})();
-if (isCli || inWorker) await cli();
