@@ -26,6 +26,7 @@ import { f32ArrayToF16, serializeSafetensors, writeSafetensors, type LazyTensorE
 import { syntheticValues } from '../../src/weights/synthetic.js';
 import { rand, testGpu } from '../helpers/gpu.js';
 import { repoRoot } from '../helpers/shared.js';
+import { describeLongTasks, LongTaskPhases, observeLongTasks } from './helpers/longtasks.js';
 import { full, startServer, truncated, type TestServer } from './helpers/server.js';
 
 const CHROME = process.env.CHROME_BIN ?? '/usr/lib/chromium/chromium';
@@ -116,7 +117,7 @@ afterAll(async () => {
   rmSync(weightsDir, { recursive: true, force: true });
 });
 
-async function openDemo(): Promise<Page> {
+async function openDemo(opts: { longTasks?: boolean } = {}): Promise<Page> {
   if (!browser) {
     profile = mkdtempSync(join(tmpdir(), 'sam-unet-chromium-'));
     browser = await puppeteer.launch({
@@ -130,6 +131,7 @@ async function openDemo(): Promise<Page> {
     if (m.type() === 'error' || m.type() === 'warn') console.log(`[page ${m.type()}] ${m.text()}`);
   });
   page.on('pageerror', (e) => console.log(`[page error] ${(e as Error).message}`));
+  if (opts.longTasks) await observeLongTasks(page);
   await page.goto(`${srv.origin}/index.html`, { waitUntil: 'load' });
   await page.waitForFunction(() => window.samUnetDemo?.ready === true, { timeout: 60_000 });
   // The page that gets the mouse: once (a full suite on a busy machine) both clicks of the
@@ -320,17 +322,23 @@ describe('headless Chromium', () => {
   });
 
   itBrowser('demo end to end: synthetic res34 + phantom, boxes and a negative point drawn with the mouse; the masks match Node', async () => {
-    const page = await openDemo();
+    const page = await openDemo({ longTasks: true });
+    const phases = new LongTaskPhases(page);
     const adapter = await page.evaluate(() => window.samUnetDemo.state.gpu?.info.name ?? document.getElementById('nogpu')!.textContent);
     console.log(`[chromium] ${await browser!.version()}, adapter: ${adapter}`);
     expect(await page.evaluate(() => !!window.samUnetDemo.state.gpu), `no WebGPU in the page: ${adapter}`).toBe(true);
 
     const t0 = performance.now();
+    await phases.begin('load');
     await page.click('#synth-res34');
     await waitFor(page, 'the click on synthetic res34 to start a load', () => window.samUnetDemo.state.busy !== null || window.samUnetDemo.state.weights !== null, 30_000);
+    await waitFor(page, 'the weights', () => { const s = window.samUnetDemo.state; return s.error !== null || (s.weights !== null && s.busy === null); }, 600_000);
+    await phases.end();
+    await phases.begin('encode');
     await page.click('#phantom');
     // ~70 s on an idle 2-core machine; a machine busy with other WebGPU work slows SwiftShader a lot.
     await waitFor(page, 'the encode', () => { const s = window.samUnetDemo.state; return s.error !== null || (s.encodeCount === 1 && s.busy === null); }, 1_200_000);
+    await phases.end();
     const enc = await page.evaluate(() => ({ error: window.samUnetDemo.state.error, encodeMs: window.samUnetDemo.state.encodeMs, loadMs: window.samUnetDemo.state.loadMs }));
     expect(enc.error).toBeNull();
     console.log(`[chromium] synthetic res34 loaded in ${enc.loadMs!.toFixed(0)} ms; phantom encoded in ${enc.encodeMs!.toFixed(0)} ms (one encode, pipelines compiled on first use); ${((performance.now() - t0) / 1000).toFixed(1)} s since the click`);
@@ -343,6 +351,7 @@ describe('headless Chromium', () => {
     };
     const drawBox = async (b: Box): Promise<PageResult> => {
       const at = await canvasAt();
+      await phases.begin('decode');
       await page.mouse.move(...at(b[0], b[1]));
       await page.mouse.down();
       await page.mouse.move(...at((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), { steps: 4 });
@@ -352,6 +361,7 @@ describe('headless Chromium', () => {
     };
     const shiftClick = async (x: number, y: number): Promise<PageResult> => {
       const at = await canvasAt();
+      await phases.begin('decode');
       await page.keyboard.down('Shift');
       await page.mouse.click(...at(x, y));
       await page.keyboard.up('Shift');
@@ -361,6 +371,7 @@ describe('headless Chromium', () => {
     const decoded = async (): Promise<PageResult> => {
       const before = seen;
       await waitFor(page, 'a decode', (n) => { const s = window.samUnetDemo.state; return s.error !== null || (s.decodeCount > (n as number) && s.busy === null); }, 300_000, before);
+      await phases.end();
       seen = await page.evaluate(() => window.samUnetDemo.state.decodeCount);
       return page.evaluate(() => {
         const s = window.samUnetDemo.state;
@@ -375,6 +386,8 @@ describe('headless Chromium', () => {
     expect(results[2]!.points).toHaveLength(1);
     expect(results[2]!.points[0]![2]).toBe(0);
     console.log(`[chromium] decode: ${results.map((r) => `${r.decodeMs.toFixed(0)} ms`).join(', ')} (box, box, box + negative point; the first builds the decoder's pipelines)`);
+    const longTasks = await phases.collect();
+    console.log(`[chromium] main-thread long tasks (> 50 ms): ${describeLongTasks(longTasks)}`);
     mkdirSync(join(repoRoot, 'out'), { recursive: true });
     const shot = join(repoRoot, 'out', 'chromium-demo.png');
     await page.screenshot({ path: shot as `${string}.png`, fullPage: true });
