@@ -30,5 +30,5 @@ export {
   SamUnetWorker, WorkerEmbedding, WorkerImage,
   type SamUnetWorkerOptions, type WorkerCallOptions, type WorkerLoadOptions, type WorkerImageOptions, type WorkerDecodeOptions,
 } from './worker/client.js';
-export { SamUnetWorkerError, type WorkerWeights, type WorkerModelInfo, type WorkerDecodeResult, type Rgba, type Endpoint } from './worker/protocol.js';
+export { SamUnetWorkerError, type WorkerWeights, type WorkerImageSource, type WorkerModelInfo, type WorkerDecodeResult, type Rgba, type Endpoint } from './worker/protocol.js';
 export { serveSamUnet, type HostOptions } from './worker/host.js';

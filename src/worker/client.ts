@@ -14,7 +14,7 @@ import type { AdapterDescription, LoadProgress, Precision, PromptSet, RgbImage, 
 import {
   fromWire, SamUnetWorkerError,
   type Args, type Endpoint, type FromWorker, type HandleId, type ImageFrame, type Method, type Progress, type Result, type Rgba, type ToWorker,
-  type WorkerDecodeResult, type WorkerModelInfo, type WorkerWeights,
+  type WorkerDecodeResult, type WorkerImageSource, type WorkerModelInfo, type WorkerWeights,
 } from './protocol.js';
 
 export interface WorkerCallOptions {
@@ -170,14 +170,17 @@ export class SamUnetWorker {
     return this.call('load', { weights, precision: opts.precision, variant: opts.variant }, { signal: opts.signal, onProgress: opts.onProgress });
   }
 
-  /** Decodes a PNG/JPEG File or Blob (or takes an RGB image) in the worker and keeps it there. */
-  async openImage(image: Blob | RgbImage, opts: WorkerImageOptions = {}): Promise<WorkerImage> {
+  /**
+   * Decodes a PNG/JPEG File or Blob in the worker (or takes an RGB image, or makes the phantom) and
+   * keeps it there, for encode().
+   */
+  async openImage(image: WorkerImageSource, opts: WorkerImageOptions = {}): Promise<WorkerImage> {
     const r = await this.call('openImage', { image, bitmap: !!opts.bitmap }, { signal: opts.signal, transfer: this.imageTransfer(image, opts.transfer) });
     return new WorkerImage(this, r.id, r.width, r.height, r.bitmap);
   }
 
-  /** Encodes an image: one opened with openImage, a PNG/JPEG File or Blob, or an RGB image. */
-  async encode(image: WorkerImage | Blob | RgbImage, opts: WorkerImageOptions = {}): Promise<WorkerEmbedding> {
+  /** Encodes an image: one opened with openImage, or any source openImage takes. */
+  async encode(image: WorkerImage | WorkerImageSource, opts: WorkerImageOptions = {}): Promise<WorkerEmbedding> {
     let arg: Args<'encode'>['image'];
     if (image instanceof WorkerImage) {
       if (image.owner !== this) throw new SamUnetWorkerError('encode: the image was opened by another SamUnetWorker');
@@ -211,9 +214,9 @@ export class SamUnetWorker {
     if (!this.dead) void this.call('release', { id }).catch(() => undefined);
   }
 
-  private imageTransfer(image: Blob | RgbImage, transfer: boolean | undefined): Transferable[] {
+  private imageTransfer(image: WorkerImageSource, transfer: boolean | undefined): Transferable[] {
     if (!transfer || image instanceof Blob) return [];
-    const buf = (image as RgbImage | null)?.data?.buffer;
+    const buf = (image as Partial<RgbImage> | null)?.data?.buffer;
     return buf instanceof ArrayBuffer ? [buf] : [];
   }
 

@@ -5,13 +5,13 @@
 // Requests run as they arrive, concurrently, as calls on a SamUnet on the main thread would. A
 // load() frees the model before it (and that model's embeddings) and stops a load still running.
 import {
-  blobWeights, decodeImage, fetchWeights, ImageInputError, requestGpu, SamUnet, syntheticWeights, WeightError,
+  blobWeights, decodeImage, fetchWeights, ImageInputError, requestGpu, SamUnet, sheppLogan, syntheticWeights, WeightError,
   type Gpu, type GpuOptions, type ImageEmbedding, type LoadProgress, type RgbImage, type StreamWeightProvider, type WeightProvider,
 } from '../index.js';
 import { assertBitmaps, maskBitmap, rgbBitmap } from './bitmaps.js';
 import {
   SamUnetWorkerError, toWire,
-  type Args, type Endpoint, type FromWorker, type HandleId, type Method, type Progress, type Result, type ToWorker, type WorkerModelInfo, type WorkerWeights,
+  type Args, type Endpoint, type FromWorker, type HandleId, type Method, type Progress, type Result, type ToWorker, type WorkerImageSource, type WorkerModelInfo, type WorkerWeights,
 } from './protocol.js';
 
 interface Call<M extends Method> {
@@ -88,9 +88,17 @@ function abortable(src: WeightProvider, signal: AbortSignal): WeightProvider {
   };
 }
 
-async function toRgb(image: Blob | RgbImage): Promise<RgbImage> {
+/** The largest phantom openImage makes. */
+const MAX_PHANTOM = 4096;
+
+async function toRgb(image: WorkerImageSource): Promise<RgbImage> {
   if (image instanceof Blob) return decodeImage(new Uint8Array(await image.arrayBuffer()));
-  if (image === null || typeof image !== 'object') throw new ImageInputError('image: expected a File, a Blob or { width, height, data } (8-bit RGB)');
+  if (image === null || typeof image !== 'object') throw new ImageInputError('image: expected a File, a Blob, { width, height, data } (8-bit RGB) or { phantom: size }');
+  if ('phantom' in image) {
+    const n = image.phantom;
+    if (!Number.isInteger(n) || n < 1 || n > MAX_PHANTOM) throw new ImageInputError(`image: the phantom's size must be an integer 1 … ${MAX_PHANTOM}, got ${n}`);
+    return sheppLogan(n);
+  }
   return image;
 }
 

@@ -38,6 +38,12 @@ export interface WorkerModelInfo {
 
 export type ImageFrame = ImageEmbedding['frame'];
 
+/**
+ * An image for the worker: a PNG/JPEG File or Blob (decoded there), an RGB image, or the
+ * Shepp–Logan phantom of that many pixels a side (made there: a test input).
+ */
+export type WorkerImageSource = Blob | RgbImage | { phantom: number };
+
 /** An RGBA colour, 0–255 per channel. */
 export type Rgba = readonly [number, number, number, number];
 
@@ -54,8 +60,8 @@ export type HandleId = number;
 export interface Methods {
   init: { args: { powerPreference?: GPUPowerPreference; f16?: boolean; timestamps?: boolean }; result: AdapterDescription };
   load: { args: { weights: WorkerWeights; precision?: Precision; variant?: Variant }; result: WorkerModelInfo; progress: LoadProgress };
-  openImage: { args: { image: Blob | RgbImage; bitmap: boolean }; result: { id: HandleId; width: number; height: number; bitmap: ImageBitmap | null } };
-  encode: { args: { image: HandleId | Blob | RgbImage }; result: { id: HandleId; frame: ImageFrame } };
+  openImage: { args: { image: WorkerImageSource; bitmap: boolean }; result: { id: HandleId; width: number; height: number; bitmap: ImageBitmap | null } };
+  encode: { args: { image: HandleId | WorkerImageSource }; result: { id: HandleId; frame: ImageFrame } };
   decode: { args: { embedding: HandleId; prompts: PromptSet | readonly PromptSet[]; overlay?: Rgba }; result: WorkerDecodeResult };
   release: { args: { id: HandleId }; result: void };
   dispose: { args: Record<string, never>; result: void };
