@@ -20,6 +20,8 @@ export default defineConfig(({ command }) => {
     resolve: { alias },
     // A module worker, bundled as ES: it may code-split (codecs loaded on demand).
     worker: { format: 'es' },
+    // The dev server serves the worker's modules unbundled: jpeg-js, CommonJS, must be pre-bundled.
+    optimizeDeps: { include: ['jpeg-js'] },
     build: {
       outDir: here('./out/demo'),
       emptyOutDir: true,

@@ -8,20 +8,21 @@
 //   import.meta.url), { type: 'module' })`): the app's thread gets the client only, the worker the
 //   model; sizes (gzip) are printed;
 // - in Node, in that app, requestGpu() and the CLI say to install `webgpu`;
-// - in headless Chromium the built app starts its worker, which finds WebGPU, decodes a PNG into an
-//   ImageBitmap, and sends errors back as the library's classes.
+// - in headless Chromium the app, built and on Vite's dev server (with the README's vite.config),
+//   starts its worker, which finds WebGPU, decodes a PNG into an ImageBitmap, and sends errors back
+//   as the library's classes.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { build, type Plugin, type Rolldown } from 'vite';
+import { build, createLogger, createServer, type Plugin, type Rolldown } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../../src/image/decode.js';
 import { sheppLogan } from '../../src/image/phantom.js';
 import { repoRoot } from '../helpers/shared.js';
-import { itBrowser, launchChromium, logPage } from './helpers/browser.js';
+import { itBrowser, launchChromium, logPage, type Chromium } from './helpers/browser.js';
 import { startServer } from './helpers/server.js';
 
 const run = promisify(execFile);
@@ -49,6 +50,9 @@ try {
 }
 window.appResult = out;
 `;
+
+// As the README says: an ES module worker; for the dev server, jpeg-js (CommonJS) pre-bundled.
+const VITE_CONFIG = "export default { worker: { format: 'es' }, optimizeDeps: { include: ['sam-unet-webgpu > jpeg-js'] } };\n";
 
 interface Packed {
   filename: string;
@@ -78,7 +82,7 @@ beforeAll(async () => {
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'fresh-app', private: true, type: 'module', dependencies: { 'sam-unet-webgpu': `file:../${packed.filename}` } }, null, 2));
   writeFileSync(join(app, 'index.html'), '<!doctype html><html><head><link rel="icon" href="data:,"></head><body><script type="module" src="./main.js"></script></body></html>\n');
   writeFileSync(join(app, 'main.js'), MAIN_JS);
-  writeFileSync(join(app, 'vite.config.js'), "export default { worker: { format: 'es' } };\n");
+  writeFileSync(join(app, 'vite.config.js'), VITE_CONFIG);
   const img = sheppLogan(40);
   writeFileSync(join(app, 'public', 'tiny.png'), encodePng(40, 40, img.data, 3));
   const t0 = performance.now();
@@ -152,23 +156,45 @@ describe('a fresh Vite app installing the packed tarball', () => {
     expect(cli.stderr).toMatch(/GpuUnavailableError: .*'npm install webgpu'/);
   });
 
-  itBrowser('in headless Chromium the built app runs its worker: WebGPU, a PNG as an ImageBitmap, errors by class', async () => {
+  /** Opens `origin`/index.html and returns what the app's main.js reports. */
+  async function appResult(chromium: Chromium, origin: string): Promise<Record<string, unknown>> {
+    const page = await chromium.browser.newPage();
+    logPage(page);
+    await page.goto(`${origin}/index.html`, { waitUntil: 'load' });
+    await page.waitForFunction(() => (window as unknown as { appResult?: unknown }).appResult !== undefined, { timeout: 120_000 });
+    const r = await page.evaluate(() => (window as unknown as { appResult: Record<string, unknown> }).appResult);
+    await page.close();
+    return r;
+  }
+
+  function expectWorking(r: Record<string, unknown>): void {
+    expect(r.error).toBeUndefined();
+    expect(r.adapter).toMatch(/\S/);
+    expect(r.noModel).toMatch(/no model is loaded/);
+    expect(r.badWeights).toMatch(/\S/);
+    expect(r.image).toEqual([40, 40, 40, 40]);
+  }
+
+  itBrowser('in headless Chromium the app runs its worker, built and on the dev server: WebGPU, a PNG as an ImageBitmap, errors by class', async () => {
     const srv = await startServer(join(app, 'dist'));
+    const problems: string[] = [];
+    const logger = createLogger('warn');
+    logger.warn = (m) => void problems.push(m);
+    logger.warnOnce = logger.warn;
+    logger.error = (m) => void problems.push(m);
+    const dev = await createServer({ root: app, configFile: join(app, 'vite.config.js'), customLogger: logger, server: { host: '127.0.0.1', port: 0 } });
     const chromium = await launchChromium();
     try {
-      const page = await chromium.browser.newPage();
-      logPage(page);
-      await page.goto(`${srv.origin}/index.html`, { waitUntil: 'load' });
-      await page.waitForFunction(() => (window as unknown as { appResult?: unknown }).appResult !== undefined, { timeout: 120_000 });
-      const r = await page.evaluate(() => (window as unknown as { appResult: Record<string, unknown> }).appResult);
-      expect(r.error).toBeUndefined();
-      expect(r.adapter).toMatch(/\S/);
-      expect(r.noModel).toMatch(/no model is loaded/);
-      expect(r.badWeights).toMatch(/\S/);
-      expect(r.image).toEqual([40, 40, 40, 40]);
-      console.log(`[install] the built app in Chromium: worker adapter ${r.adapter}; load of a bad file: SafetensorsError '${r.badWeights}'`);
+      const built = await appResult(chromium, srv.origin);
+      expectWorking(built);
+      console.log(`[install] the built app in Chromium: worker adapter ${built.adapter}; load of a bad file: SafetensorsError '${built.badWeights}'`);
+      await dev.listen();
+      const served = await appResult(chromium, dev.resolvedUrls!.local[0]!.replace(/\/$/, ''));
+      expectWorking(served);
+      expect(problems, 'Vite dev server warnings and errors').toEqual([]);
     } finally {
       await chromium.close();
+      await dev.close();
       await srv.close();
     }
   }, 180_000);
