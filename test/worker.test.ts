@@ -110,6 +110,10 @@ describe('SamUnetWorker over a MessageChannel', () => {
     expect(w.message).toMatch(/key\(s\) missing/);
     expect(await rejection(sam.load({ kind: 'synthetic', variant: 'res99' as 'res50' }))).toBeInstanceOf(WeightError);
     expect(await rejection(sam.load({ kind: 'pth' } as never))).toSatisfy((e: Error) => e instanceof SamUnetWorkerError && /unknown weight source "pth"/.test(e.message));
+    expect(await rejection(sam.openImage({ phantom: 0 }))).toBeInstanceOf(ImageInputError);
+    const phantom = await sam.openImage({ phantom: 24 });
+    expect([phantom.width, phantom.height]).toEqual([24, 24]);
+    phantom.destroy();
     // An RGB image moved, not copied: the caller's buffer is detached.
     const img = sheppLogan(48);
     const opened = await sam.openImage(img, { transfer: true });
@@ -177,7 +181,18 @@ describe('SamUnetWorker over a MessageChannel', () => {
     expect(bad).toBeInstanceOf(PromptError);
     expect(bad.message).toMatch(/x0/);
     expect(await rejection(sam.decode(emb, [{ points: [[Number.NaN, 3, 1]] }]))).toBeInstanceOf(PromptError);
+    expect(await rejection(sam.decode(emb, { box: c.boxes![0]! }, { overlay: [255, 0, 0, 128] }))).toSatisfy((e: Error) => e instanceof SamUnetWorkerError && /createImageBitmap/.test(e.message));
   }, 600_000);
+
+  itShared('encode: an AbortSignal rejects at once; the worker frees the embedding it finishes', async () => {
+    expect(emb, 'needs the golden case above').not.toBeNull();
+    const { live: { buffers: before }, created } = track;
+    const ac = new AbortController();
+    const p = rejection(sam.encode({ phantom: 32 }, { signal: ac.signal }));
+    ac.abort();
+    expect((await p).name).toBe('AbortError');
+    await until('the cancelled encode made its buffers and freed them', () => track.created > created && track.live.buffers === before, 120_000);
+  }, 300_000);
 
   itShared('handles: a destroyed embedding frees its GPU buffers; a later load() makes old embeddings dead', async () => {
     expect(emb, 'needs the golden case above').not.toBeNull();
