@@ -28,7 +28,8 @@ export { overlayMask, drawBox, drawPoints } from './image/overlay.js';
 // worker script is `sam-unet-webgpu/worker`).
 export {
   SamUnetWorker, WorkerEmbedding, WorkerImage,
-  type SamUnetWorkerOptions, type WorkerCallOptions, type WorkerLoadOptions, type WorkerImageOptions, type WorkerDecodeOptions,
+  type SamUnetWorkerOptions, type WorkerCallOptions, type WorkerLoadOptions, type WorkerImageOptions, type WorkerEncodeOptions,
+  type WorkerDecodeOptions,
 } from './worker/client.js';
 export { SamUnetWorkerError, type WorkerWeights, type WorkerImageSource, type WorkerModelInfo, type WorkerDecodeResult, type Rgba, type Endpoint } from './worker/protocol.js';
 export { serveSamUnet, type HostOptions } from './worker/host.js';

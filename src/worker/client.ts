@@ -35,11 +35,14 @@ export interface WorkerLoadOptions extends WorkerCallOptions {
   onProgress?: (p: LoadProgress) => void;
 }
 
-export interface WorkerImageOptions extends WorkerCallOptions {
-  /** Also return the image as an ImageBitmap to draw (made in the worker). */
-  bitmap?: boolean;
+export interface WorkerEncodeOptions extends WorkerCallOptions {
   /** An RgbImage: move its data's whole ArrayBuffer to the worker instead of copying it (it is detached here). */
   transfer?: boolean;
+}
+
+export interface WorkerImageOptions extends WorkerEncodeOptions {
+  /** Also return the image as an ImageBitmap to draw (made in the worker). */
+  bitmap?: boolean;
 }
 
 export interface WorkerDecodeOptions extends WorkerCallOptions {
@@ -180,7 +183,7 @@ export class SamUnetWorker {
   }
 
   /** Encodes an image: one opened with openImage, or any source openImage takes. */
-  async encode(image: WorkerImage | WorkerImageSource, opts: WorkerImageOptions = {}): Promise<WorkerEmbedding> {
+  async encode(image: WorkerImage | WorkerImageSource, opts: WorkerEncodeOptions = {}): Promise<WorkerEmbedding> {
     let arg: Args<'encode'>['image'];
     if (image instanceof WorkerImage) {
       if (image.owner !== this) throw new SamUnetWorkerError('encode: the image was opened by another SamUnetWorker');

@@ -276,8 +276,8 @@ export class SamUnetHost {
     }
     const r = await emb.owner.decode(emb, prompts);
     const overlays = overlay ? await Promise.all(r.masks.map((m) => maskBitmap(m, r.width, r.height, overlay))) : null;
-    const transfer: Transferable[] = [...r.lowResLogits, ...r.logits, ...r.masks].map((a) => a.buffer as ArrayBuffer);
-    return { value: { ...r, areas: r.masks.map(count), overlays }, transfer: [...transfer, ...(overlays ?? [])] };
+    const buffers = new Set([...r.lowResLogits, ...r.logits, ...r.masks].map((a) => a.buffer as ArrayBuffer));
+    return { value: { ...r, areas: r.masks.map(count), overlays }, transfer: [...buffers, ...(overlays ?? [])] };
   }
 }
 

@@ -139,6 +139,10 @@ function reviverTable(): Record<string, Revive> {
 export function fromWire(w: WireError): Error {
   const revive = reviverTable()[w.name];
   const e = revive ? revive(w) : Object.assign(new Error(w.message), { name: w.name });
-  if (w.stack) e.stack = w.stack;
+  try {
+    if (w.stack) e.stack = w.stack;
+  } catch {
+    /* a read-only stack (some engines' DOMException): keep this side's */
+  }
   return e;
 }
