@@ -9,10 +9,13 @@
 // - images from the file picker and by drag and drop; the message where WebGPU is missing;
 // - end to end: synthetic res34 weights, the Shepp–Logan phantom, two boxes drawn with the mouse
 //   on the canvas, then a shift-click; the page's logits equal those of the library in Node for
-//   the same inputs (masks equal wherever |logit| > 1e-2); and no main-thread task over 50 ms
-//   (Long Tasks API) while the weights load, the image encodes and the prompts decode, the model
-//   running in the demo's Web Worker. One encode in the page: SwiftShader takes 30–85 s for it on
-//   an idle 2-core machine, several times that on a busy one.
+//   the same inputs (masks equal wherever |logit| > 1e-2); and, the model running in the demo's
+//   Web Worker, no main-thread task of the page takes over 50 ms of CPU while the weights load, the
+//   image encodes and the prompts decode (a trace's thread time: on this shared 2-core machine
+//   the wall clock of a task also counts the time it waits for a core, which SwiftShader's threads
+//   and other jobs take; the wall-clock long tasks, Long Tasks API, are printed). One encode in the
+//   page: SwiftShader takes 30–85 s for it on an idle 2-core machine, several times that on a busy
+//   one.
 // Without Chromium the browser tests skip with a message; under CI they fail instead.
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -405,7 +408,7 @@ describe('headless Chromium', () => {
     expect(results[2]!.points[0]![2]).toBe(0);
     console.log(`[chromium] decode: ${results.map((r) => `${r.decodeMs.toFixed(0)} ms`).join(', ')} (box, box, box + negative point; the first builds the decoder's pipelines)`);
     const longTasks = await phases.collect();
-    console.log(`[chromium] main-thread long tasks (> 50 ms): ${describeLongTasks(longTasks)}`);
+    console.log(`[chromium] the page's main thread: ${describeLongTasks(longTasks)}`);
     mkdirSync(join(repoRoot, 'out'), { recursive: true });
     const shot = join(repoRoot, 'out', 'chromium-demo.png');
     await page.screenshot({ path: shot as `${string}.png`, fullPage: true });
@@ -449,7 +452,11 @@ describe('headless Chromium', () => {
     } finally {
       model.destroy();
     }
-    // The model ran in the worker: the page's thread never ran a task over 50 ms meanwhile.
-    for (const p of mergePhases(longTasks)) expect(p.tasks, `main-thread tasks over 50 ms while ${p.phase === 'load' ? 'loading the weights' : `${p.phase.slice(0, -1)}ing`}`).toEqual([]);
+    // The model ran in the worker: no task of the page's thread took over 50 ms of CPU meanwhile.
+    for (const p of mergePhases(longTasks)) {
+      const what = p.phase === 'load' ? 'loading the weights' : `${p.phase.slice(0, -1)}ing`;
+      expect(p.traced, `main-thread tasks traced while ${what}`).toBeGreaterThan(0);
+      expect(p.busiest!.cpu, `CPU ms of the busiest main-thread task while ${what}`).toBeLessThanOrEqual(50);
+    }
   }, 1_800_000);
 });

@@ -1,15 +1,40 @@
-// Main-thread long tasks (the Long Tasks API: tasks over 50 ms) of a page, by phase. The observer is
-// installed before any page script runs; a phase is the span between begin() and end(), taken on the
-// page's own clock, so the test's own work between phases (reading results out of the page) is not
-// charged to the page. Each long task names the scripts that ran in it (from the Long Animation
-// Frames API), which tells the page's own work apart from a task stretched by a busy machine.
+// Main-thread tasks of a page over 50 ms, by phase, measured two ways:
+// - wall clock, by the Long Tasks API (what the web platform calls a long task), each with the
+//   scripts that ran in it (Long Animation Frames API);
+// - CPU time, from a Chrome trace of each phase: every task the page's main thread ran
+//   (ThreadControllerImpl::RunTask) with its wall time (dur) and its thread time (tdur).
+// On a machine whose cores are shared (here: 2 cores, software WebGPU, other jobs) a task that needs
+// 5 ms of CPU can take 60 ms of wall time waiting for a core; its thread time stays 5 ms. The page's
+// own work is its tasks' thread time.
+//
+// A phase is the span between begin() and end(), so the test's own work between phases (reading
+// results out of the page) is not charged to the page. On Linux each phase also reports how long the
+// main thread ran and how long it waited for a core (/proc/<pid>/task/<tid>/schedstat).
+import { readFileSync } from 'node:fs';
 import type { Page } from 'puppeteer-core';
 
 export interface LongTask {
+  /** ms from the phase's start */
   start: number;
+  /** wall ms */
   duration: number;
+  /** The task's CPU ms on the main thread (from the trace), when found. */
+  cpu?: number;
   /** The scripts that ran during the task (long animation frames' script entries), longest first. */
   scripts?: string[];
+}
+
+export interface PhaseTasks {
+  phase: string;
+  /** The phase's length, ms. */
+  spanMs: number;
+  /** Long Tasks API entries (wall clock over 50 ms). */
+  tasks: LongTask[];
+  /** Main-thread tasks of the trace: how many, and the one with the most CPU time. */
+  traced: number;
+  busiest: { wall: number; cpu: number } | null;
+  /** The main thread's CPU ms and run-queue wait ms over the phase (Linux), else null. */
+  sched: { ran: number; waited: number } | null;
 }
 
 interface FrameScript {
@@ -18,13 +43,15 @@ interface FrameScript {
   what: string;
 }
 
-export interface PhaseTasks {
-  phase: string;
-  /** When the phase began, on the page's clock (ms). */
-  from: number;
-  /** The phase's length on the page's clock, ms. */
-  spanMs: number;
-  tasks: LongTask[];
+interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  ts: number;
+  dur?: number;
+  tdur?: number;
+  args?: { data?: { startTime?: number } };
 }
 
 declare global {
@@ -34,7 +61,7 @@ declare global {
   }
 }
 
-/** Starts recording long tasks in every document `page` loads from now on. */
+/** Starts recording long tasks (and long animation frames' scripts) in every document `page` loads from now on. */
 export async function observeLongTasks(page: Page): Promise<void> {
   await page.evaluateOnNewDocument(() => {
     const log: LongTask[] = [];
@@ -53,28 +80,78 @@ export async function observeLongTasks(page: Page): Promise<void> {
   });
 }
 
+interface Span {
+  phase: string;
+  /** page clock, ms */
+  from: number;
+  to: number;
+  /** The page's main-thread tasks in the phase: page-clock start, wall and CPU ms. */
+  traced: { start: number; wall: number; cpu: number }[];
+  sched: { ran: number; waited: number } | null;
+}
+
+/** [CPU ns, run-queue wait ns] of a thread, or null where /proc has no schedstat. */
+function schedstat(thread: { pid: number; tid: number } | null): [number, number] | null {
+  if (!thread) return null;
+  try {
+    const [ran, waited] = readFileSync(`/proc/${thread.pid}/task/${thread.tid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return [ran!, waited!];
+  } catch {
+    return null;
+  }
+}
+
 export class LongTaskPhases {
-  private spans: { phase: string; from: number; to: number }[] = [];
-  private open: { phase: string; from: number } | null = null;
+  private readonly spans: Span[] = [];
+  private open: { phase: string; mark: string; sched: [number, number] | null } | null = null;
+  /** The page's main thread as the trace names it (the renderer's pid and tid; real ids without a sandbox). */
+  private thread: { pid: number; tid: number } | null = null;
 
   constructor(private readonly page: Page) {}
 
-  private now(): Promise<number> {
-    return this.page.evaluate(() => performance.now());
+  private mark(name: string): Promise<number> {
+    return this.page.evaluate((n) => performance.mark(n).startTime, name);
+  }
+
+  private async trace(): Promise<TraceEvent[]> {
+    return (JSON.parse(Buffer.from((await this.page.tracing.stop())!).toString()) as { traceEvents: TraceEvent[] }).traceEvents;
   }
 
   async begin(phase: string): Promise<void> {
     if (this.open) throw new Error(`long-task phase '${this.open.phase}' is still open`);
-    this.open = { phase, from: await this.now() };
+    if (!this.thread) {
+      // Which thread is the page's main one: the one that records a mark.
+      await this.page.tracing.start({ categories: ['blink.user_timing'] });
+      await this.mark('probe');
+      const probe = (await this.trace()).find((e) => e.name === 'probe');
+      if (probe) this.thread = { pid: probe.pid, tid: probe.tid };
+    }
+    await this.page.tracing.start({ categories: ['toplevel', 'blink.user_timing'] });
+    const mark = `phase-${this.spans.length}`;
+    await this.mark(`${mark}:begin`);
+    this.open = { phase, mark, sched: schedstat(this.thread) };
   }
 
   async end(): Promise<void> {
-    if (!this.open) throw new Error('no long-task phase is open');
-    this.spans.push({ ...this.open, to: await this.now() });
+    const o = this.open;
+    if (!o) throw new Error('no long-task phase is open');
     this.open = null;
+    await this.mark(`${o.mark}:end`);
+    const after = schedstat(this.thread);
+    const sched = o.sched && after ? { ran: (after[0] - o.sched[0]) / 1e6, waited: (after[1] - o.sched[1]) / 1e6 } : null;
+    const events = await this.trace();
+    const begin = events.find((e) => e.name === `${o.mark}:begin`);
+    const end = events.find((e) => e.name === `${o.mark}:end`);
+    if (!begin || !end || begin.args?.data?.startTime === undefined) throw new Error(`the trace of phase '${o.phase}' lacks its marks`);
+    // The marks are made on the page's main thread; they carry both clocks (trace µs, page ms).
+    const toPage = (ts: number) => (ts - begin.ts) / 1000 + begin.args!.data!.startTime!;
+    const traced = events
+      .filter((e) => e.pid === begin.pid && e.tid === begin.tid && e.ph === 'X' && e.name === 'ThreadControllerImpl::RunTask' && e.ts >= begin.ts && e.ts < end.ts)
+      .map((e) => ({ start: toPage(e.ts), wall: (e.dur ?? 0) / 1000, cpu: (e.tdur ?? 0) / 1000 }));
+    this.spans.push({ phase: o.phase, from: toPage(begin.ts), to: toPage(end.ts), traced, sched });
   }
 
-  /** The long tasks that started inside each phase, their start relative to the phase's (after a short wait for the last reports). */
+  /** Each phase's long tasks (after a short wait for the last reports) and its busiest traced task. */
   async collect(): Promise<PhaseTasks[]> {
     if (this.open) await this.end();
     await new Promise((r) => setTimeout(r, 500));
@@ -82,13 +159,20 @@ export class LongTaskPhases {
       if (!window.__longTasks) throw new Error('observeLongTasks() was not called before the page loaded');
       return { tasks: window.__longTasks, scripts: window.__frameScripts ?? [] };
     });
-    for (const t of all) {
-      t.scripts = scripts
-        .filter((s) => s.start < t.start + t.duration && s.start + s.duration > t.start)
-        .sort((a, b) => b.duration - a.duration)
-        .map((s) => `${s.what} ${s.duration.toFixed(0)} ms`);
-    }
-    return this.spans.map(({ phase, from, to }) => ({ phase, from, spanMs: to - from, tasks: all.filter((t) => t.start >= from && t.start < to).map((t) => ({ ...t, start: t.start - from })) }));
+    const overlaps = (a: { start: number; duration: number }, start: number, wall: number) => a.start < start + wall && a.start + a.duration > start;
+    return this.spans.map(({ phase, from, to, traced, sched }) => ({
+      phase,
+      spanMs: to - from,
+      tasks: all.filter((t) => t.start >= from && t.start < to).map((t) => ({
+        start: t.start - from,
+        duration: t.duration,
+        cpu: traced.filter((x) => overlaps(t, x.start, x.wall)).sort((a, b) => b.wall - a.wall)[0]?.cpu,
+        scripts: scripts.filter((s) => overlaps(s, t.start, t.duration)).sort((a, b) => b.duration - a.duration).map((s) => `${s.what} ${s.duration.toFixed(0)} ms`),
+      })),
+      traced: traced.length,
+      busiest: traced.reduce<{ wall: number; cpu: number } | null>((m, x) => (m && m.cpu >= x.cpu ? m : { wall: x.wall, cpu: x.cpu }), null),
+      sched,
+    }));
   }
 }
 
@@ -97,23 +181,29 @@ export function mergePhases(phases: PhaseTasks[]): PhaseTasks[] {
   const byName = new Map<string, PhaseTasks>();
   for (const p of phases) {
     const m = byName.get(p.phase);
-    if (m) {
-      m.spanMs += p.spanMs;
-      m.tasks.push(...p.tasks);
-    } else byName.set(p.phase, { ...p, tasks: [...p.tasks] });
+    if (!m) {
+      byName.set(p.phase, { ...p, tasks: [...p.tasks] });
+      continue;
+    }
+    m.spanMs += p.spanMs;
+    m.tasks.push(...p.tasks);
+    m.traced += p.traced;
+    if (p.busiest && (!m.busiest || p.busiest.cpu > m.busiest.cpu)) m.busiest = p.busiest;
+    m.sched = m.sched && p.sched ? { ran: m.sched.ran + p.sched.ran, waited: m.sched.waited + p.sched.waited } : null;
   }
   return [...byName.values()];
 }
 
-/** "load: 3 long tasks in 12.0 s, longest 120 ms, 260 ms in all" per phase name, then the totals. */
+/**
+ * Per phase name: "load: 1.2 s, 340 main-thread tasks, the busiest 12 ms of CPU (14 ms wall); the
+ * main thread ran 0.2 s and waited 0.6 s for a core; 1 long task (wall clock): 67 ms (4 ms of CPU)
+ * at 2.96 s, scripts: none".
+ */
 export function describeLongTasks(spans: PhaseTasks[]): string {
-  const phases = mergePhases(spans);
-  const line = (name: string, span: number, tasks: LongTask[], when: boolean) => {
-    const longest = tasks.reduce<LongTask | null>((m, t) => (m && m.duration >= t.duration ? m : t), null);
-    const at = when && longest ? ` at ${(longest.start / 1000).toFixed(2)} s into the ${name} phase (scripts in it: ${longest.scripts?.length ? longest.scripts.join(', ') : 'none'})` : '';
-    return `${name}: ${tasks.length} long task(s) in ${(span / 1000).toFixed(1)} s` +
-      (longest ? `, longest ${longest.duration.toFixed(0)} ms${at}, ${tasks.reduce((a, t) => a + t.duration, 0).toFixed(0)} ms in all` : '');
-  };
-  const all = phases.flatMap((p) => p.tasks);
-  return [...phases.map((p) => line(p.phase, p.spanMs, p.tasks, true)), line('all phases', phases.reduce((a, p) => a + p.spanMs, 0), all, false)].join('; ');
+  return mergePhases(spans).map((p) => {
+    const busiest = (p.busiest ? `the busiest ${p.busiest.cpu.toFixed(0)} ms of CPU (${p.busiest.wall.toFixed(0)} ms wall)` : 'none traced') +
+      (p.sched ? `; the main thread ran ${(p.sched.ran / 1000).toFixed(2)} s and waited ${(p.sched.waited / 1000).toFixed(2)} s for a core` : '');
+    const tasks = p.tasks.map((t) => `${t.duration.toFixed(0)} ms${t.cpu !== undefined ? ` (${t.cpu.toFixed(0)} ms of CPU)` : ''} at ${(t.start / 1000).toFixed(2)} s, scripts: ${t.scripts?.length ? t.scripts.join(', ') : 'none'}`);
+    return `${p.phase}: ${(p.spanMs / 1000).toFixed(1)} s, ${p.traced} main-thread tasks, ${busiest}; ${p.tasks.length} long task(s) (wall clock)${tasks.length ? `: ${tasks.join('; ')}` : ''}`;
+  }).join(' | ');
 }
