@@ -1,18 +1,27 @@
 // The demo page (demo/). `npx vite` (npm run demo:dev) serves it against the TypeScript sources.
 // `npx vite build` (npm run demo:build) bundles it into out/demo against the built package: the
-// import 'sam-unet-webgpu' resolves through package.json's exports map to dist/ (run
-// `npm run build` first), exactly as in an app that installed the package.
+// imports of 'sam-unet-webgpu' and 'sam-unet-webgpu/worker' resolve through package.json's exports
+// map to dist/ (run `npm run build` first), exactly as in an app that installed the package.
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defineConfig, type Alias } from 'vite';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig(({ command }) => {
-  const alias: Record<string, string> = command === 'serve' ? { 'sam-unet-webgpu': here('./src/index.ts') } : {};
+  const alias: Alias[] = command === 'serve'
+    ? [
+      { find: /^sam-unet-webgpu$/, replacement: here('./src/index.ts') },
+      { find: /^sam-unet-webgpu\/worker$/, replacement: here('./src/worker/worker.ts') },
+    ]
+    : [];
   return {
     root: here('./demo'),
     base: './',
     resolve: { alias },
+    // A module worker, bundled as ES: it may code-split (codecs loaded on demand).
+    worker: { format: 'es' },
+    // The dev server serves the worker's modules unbundled: jpeg-js, CommonJS, must be pre-bundled.
+    optimizeDeps: { include: ['jpeg-js'] },
     build: {
       outDir: here('./out/demo'),
       emptyOutDir: true,

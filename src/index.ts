@@ -30,3 +30,12 @@ export { syntheticValues } from './weights/synthetic.js';
 export { decodeImage, encodePng, ImageDecodeError, type RgbImage } from './image/decode.js';
 export { sheppLogan } from './image/phantom.js';
 export { overlayMask, drawBox, drawPoints } from './image/overlay.js';
+// The model in a Web Worker: the client for the app's thread, the host for a worker (the ready-made
+// worker script is `sam-unet-webgpu/worker`).
+export {
+  SamUnetWorker, WorkerEmbedding, WorkerImage,
+  type SamUnetWorkerOptions, type WorkerCallOptions, type WorkerLoadOptions, type WorkerImageOptions, type WorkerEncodeOptions,
+  type WorkerDecodeOptions,
+} from './worker/client.js';
+export { SamUnetWorkerError, type WorkerWeights, type WorkerImageSource, type WorkerModelInfo, type WorkerDecodeResult, type Rgba, type Endpoint } from './worker/protocol.js';
+export { serveSamUnet, type HostOptions } from './worker/host.js';

@@ -197,7 +197,15 @@ async function nodeAdapter(opts: GpuOptions): Promise<{ gpu: GPU; adapter: GPUAd
   try {
     mod = await nodeImport('webgpu');
   } catch (e) {
-    throw new GpuUnavailableError(`Node has no WebGPU: the npm package 'webgpu' could not be loaded (${(e as Error).message}). Run 'npm install webgpu'.`);
+    // npm `webgpu` (Dawn, ~130 MB of native binaries) is an optional peer dependency: a web app's
+    // install does not fetch it, a Node user installs it.
+    const err = e as { code?: string; message?: string };
+    const notInstalled = err.code === 'ERR_MODULE_NOT_FOUND' && /'webgpu'/.test(err.message ?? '');
+    throw new GpuUnavailableError(
+      notInstalled
+        ? "Node has no WebGPU: sam-unet-webgpu runs on the npm package 'webgpu' (Dawn) in Node, an optional peer dependency that is not installed. Run 'npm install webgpu'."
+        : `Node has no WebGPU: the npm package 'webgpu' is installed but could not be loaded (${err.message}). Run 'npm install webgpu' again for this platform.`,
+    );
   }
   // Dawn's GPU* constants (GPUBufferUsage, …) are globals in browsers and Deno.
   for (const [k, v] of Object.entries(mod.globals)) {

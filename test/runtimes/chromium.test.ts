@@ -1,20 +1,27 @@
 // The demo page in headless Chromium (Debian's /usr/lib/chromium/chromium, WebGPU on SwiftShader),
 // driven by puppeteer-core, against `vite build` of demo/ (which bundles dist/, as an app would):
-// - the bundle holds no Node-only module (npm `webgpu`, node:*);
-// - weight downloads: a cut or abandoned download leaves no cache entry, a whole one is cached
-//   and reused, also after a reload; an unreadable cache entry is replaced; the demo loads
-//   weights from a URL with its progress bar and from the cache after a reload;
+// - the bundle holds no Node-only module (npm `webgpu`, node:*); the page's own chunk holds no model
+//   code (the model is in the worker's bundle);
+// - weight downloads (the library on a bare page's thread, test/runtimes/lib-page): a cut or
+//   abandoned download leaves no cache entry, a whole one is cached and reused, also after a
+//   reload; an unreadable cache entry is replaced; the demo loads weights from a URL (in its
+//   worker) with its progress bar and from the cache after a reload;
 // - images from the file picker and by drag and drop; the message where WebGPU is missing;
 // - end to end: synthetic res34 weights, the Shepp–Logan phantom, two boxes drawn with the mouse
 //   on the canvas, then a shift-click; the page's logits equal those of the library in Node for
-//   the same inputs (masks equal wherever |logit| > 1e-2). One encode in the page: SwiftShader
-//   takes 40–85 s for it on an idle 2-core machine, several times that on a busy one.
+//   the same inputs (masks equal wherever |logit| > 1e-2); and, the model running in the demo's
+//   Web Worker, no main-thread task of the page takes over 50 ms of CPU while the weights load, the
+//   image encodes and the prompts decode (a trace's thread time: on this shared 2-core machine
+//   the wall clock of a task also counts the time it waits for a core, which SwiftShader's threads
+//   and other jobs take; the wall-clock long tasks, Long Tasks API, are printed). One encode in the
+//   page: SwiftShader takes 30–85 s for it on an idle 2-core machine, several times that on a busy
+//   one.
 // Without Chromium the browser tests skip with a message; under CI they fail instead.
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import puppeteer, { type Browser, type ElementHandle, type Page } from 'puppeteer-core';
-import { build, createLogger, type Rolldown } from 'vite';
+import type { ElementHandle, Page } from 'puppeteer-core';
+import { build, createLogger, type Plugin, type Rolldown } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Lib from '../../src/index.js';
 import { encodePng } from '../../src/image/decode.js';
@@ -26,27 +33,20 @@ import { f32ArrayToF16, serializeSafetensors, writeSafetensors, type LazyTensorE
 import { syntheticValues } from '../../src/weights/synthetic.js';
 import { rand, testGpu } from '../helpers/gpu.js';
 import { repoRoot } from '../helpers/shared.js';
+import { itBrowser, launchChromium, logPage, type Chromium } from './helpers/browser.js';
+import { describeLongTasks, LongTaskPhases, mergePhases, observeLongTasks } from './helpers/longtasks.js';
 import { full, startServer, truncated, type TestServer } from './helpers/server.js';
 
-const CHROME = process.env.CHROME_BIN ?? '/usr/lib/chromium/chromium';
-const FLAGS = [
-  '--enable-unsafe-webgpu', '--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic', '--disable-gpu-watchdog', '--enable-precise-memory-info',
-];
 const outDir = join(repoRoot, 'out', 'demo');
-const inCI = process.env.CI !== undefined;
-const haveChrome = existsSync(CHROME);
-if (!haveChrome && !inCI) console.warn(`[chromium] ${CHROME} is missing: the browser tests are skipped (install Debian's chromium, see .ci/install-system.sh)`);
-const itBrowser = it.skipIf(!haveChrome && !inCI);
+const libDir = join(repoRoot, 'out', 'lib-page');
 
 type Box = [number, number, number, number];
 
 /** What demo/main.ts exposes as window.samUnetDemo (the part these tests read). */
 interface DemoHandle {
-  lib: typeof Lib;
   ready: boolean;
   state: {
-    gpu: { info: { name: string } } | null;
+    adapter: { name: string } | null;
     error: string | null;
     busy: string | null;
     loadMs: number | null;
@@ -56,7 +56,7 @@ interface DemoHandle {
     decodeCount: number;
     result: Lib.DecodeResult | null;
     resultPrompt: { box: Box | null; points: Lib.Point[] } | null;
-    image: Lib.RgbImage | null;
+    image: { width: number; height: number } | null;
     imageLabel: string | null;
     weights: string | null;
   };
@@ -64,6 +64,7 @@ interface DemoHandle {
 declare global {
   interface Window {
     samUnetDemo: DemoHandle;
+    samUnetLib: typeof Lib;
   }
 }
 interface PageResult {
@@ -77,15 +78,24 @@ interface PageResult {
 }
 
 let chunks: Rolldown.OutputChunk[] = [];
+/** The chunks of the demo's worker bundle (Vite builds a worker apart from the page). */
+const workerChunks: Rolldown.OutputChunk[] = [];
 let warnings: string[] = [];
 let srv: TestServer;
-let browser: Browser | null = null;
-let profile = '';
+let chromium: Chromium | null = null;
 const weightsDir = mkdtempSync(join(tmpdir(), 'sam-unet-served-'));
 
 // A small safetensors file for the download tests (several stream chunks long).
 const names = ['x.weight', 'y.bias', 'z.big'];
 const file = serializeSafetensors(names.map((name, i) => ({ name, dtype: 'F32', shape: [[4000, 9, 900_000][i]!], data: rand([4000, 9, 900_000][i]!, i + 1) })));
+
+/** A plugin for the worker build that keeps its chunks (for the checks below). */
+const keepWorkerChunks = (): Plugin => ({
+  name: 'keep-worker-chunks',
+  generateBundle(_opts, bundle) {
+    for (const c of Object.values(bundle)) if (c.type === 'chunk') workerChunks.push(c);
+  },
+});
 
 beforeAll(async () => {
   expect(existsSync(join(repoRoot, 'dist', 'index.js')), 'dist/index.js is missing: run npm run build').toBe(true);
@@ -97,46 +107,45 @@ beforeAll(async () => {
     warn(msg, o);
   };
   logger.warnOnce = logger.warn;
-  const res = await build({ configFile: join(repoRoot, 'vite.config.ts'), customLogger: logger });
+  const res = await build({ configFile: join(repoRoot, 'vite.config.ts'), customLogger: logger, worker: { plugins: () => [keepWorkerChunks()] } });
   const outputs = (Array.isArray(res) ? res : [res]) as Rolldown.RolldownOutput[];
   chunks = outputs.flatMap((o) => o.output.filter((c): c is Rolldown.OutputChunk => c.type === 'chunk'));
-  console.log(`[chromium] vite build of demo/ into ${outDir}: ${(performance.now() - t0).toFixed(0)} ms`);
+  await build({
+    configFile: false, root: join(repoRoot, 'test', 'runtimes', 'lib-page'), base: './', logLevel: 'warn',
+    build: { outDir: libDir, emptyOutDir: true, target: 'es2022', reportCompressedSize: false },
+  });
+  console.log(`[chromium] vite build of demo/ into ${outDir} and of the library page into ${libDir}: ${(performance.now() - t0).toFixed(0)} ms`);
   srv = await startServer(outDir, {
     '/w/ok.safetensors': full(file),
     '/w/ok2.safetensors': full(file),
     '/w/abort.safetensors': truncated(file, file.byteLength >> 1, 'abort'),
     '/w/short.safetensors': truncated(file, file.byteLength >> 1, 'short'),
-  }, { '/w/': weightsDir });
+  }, { '/w/': weightsDir, '/lib/': libDir });
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await chromium?.close();
   await srv?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
   rmSync(weightsDir, { recursive: true, force: true });
 });
 
-async function openDemo(): Promise<Page> {
-  if (!browser) {
-    profile = mkdtempSync(join(tmpdir(), 'sam-unet-chromium-'));
-    browser = await puppeteer.launch({
-      executablePath: CHROME, headless: true, pipe: true, protocolTimeout: 900_000,
-      args: [...FLAGS, `--user-data-dir=${profile}`],
-    });
-  }
-  const page = await browser.newPage();
+/** A new tab on `path` of the test server (demo pages: once window.samUnetDemo is ready). */
+async function openPage(path: string, opts: { longTasks?: boolean } = {}): Promise<Page> {
+  chromium ??= await launchChromium();
+  const page = await chromium.browser.newPage();
   await page.setViewport({ width: 1280, height: 1000 });
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warn') console.log(`[page ${m.type()}] ${m.text()}`);
-  });
-  page.on('pageerror', (e) => console.log(`[page error] ${(e as Error).message}`));
-  await page.goto(`${srv.origin}/index.html`, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.samUnetDemo?.ready === true, { timeout: 60_000 });
+  logPage(page);
+  if (opts.longTasks) await observeLongTasks(page);
+  await page.goto(`${srv.origin}${path}`, { waitUntil: 'load' });
+  if (path.startsWith('/lib/')) await page.waitForFunction(() => window.samUnetLib !== undefined, { timeout: 60_000 });
+  else await page.waitForFunction(() => window.samUnetDemo?.ready === true, { timeout: 60_000 });
   // The page that gets the mouse: once (a full suite on a busy machine) both clicks of the
   // end-to-end test were lost, leaving the demo idle in 'Ready'.
   await page.bringToFront();
   return page;
 }
+
+const openDemo = (opts: { longTasks?: boolean } = {}) => openPage('/index.html', opts);
 
 /**
  * page.waitForFunction with a heartbeat (the page's status line every 30 s, so a slow software
@@ -157,29 +166,43 @@ async function waitFor(page: Page, what: string, fn: (arg?: unknown) => boolean,
 
 describe('the demo bundle (vite build)', () => {
   it('pulls in no Node-only module: neither npm webgpu nor node:* builtins', () => {
-    const ids = chunks.flatMap((c) => c.moduleIds);
+    const all = [...chunks, ...workerChunks];
+    const ids = all.flatMap((c) => c.moduleIds);
     expect(ids.length).toBeGreaterThan(20);
     const nodeOnly = ids.filter((id) => /node_modules[\\/]webgpu[\\/]|^node:|__vite-browser-external|[\\/]src[\\/](cli|node[\\/]|safetensors[\\/]node)/.test(id));
     expect(nodeOnly, 'Node-only modules in the browser bundle').toEqual([]);
     expect(warnings.filter((w) => /externalized for browser compatibility/.test(w))).toEqual([]);
-    for (const c of chunks) {
-      // No static import at all, and no import() of a literal specifier: the one import() left is
-      // the Node-only branch's parameterised nodeImport(), which a browser never reaches.
-      expect(c.imports, `${c.fileName} static imports`).toEqual([]);
-      expect(c.code).not.toMatch(/\bimport\s*\(\s*["'`]/);
+    for (const c of all) {
+      // No static import of another package, and no import() of a literal specifier: the one
+      // import() left is the Node-only branch's parameterised nodeImport(), which a browser never
+      // reaches. (A chunk may import its own bundle's chunks.)
+      expect(c.imports.filter((i) => !all.some((o) => o.fileName === i)), `${c.fileName} static imports`).toEqual([]);
+      expect(c.code).not.toMatch(/\bimport\s*\(\s*["'`](?!\.\.?\/)/);
       expect(c.code).not.toMatch(/\bfrom\s*["'`](webgpu|node:[a-z]+)["'`]/);
     }
+  });
+
+  it("keeps the model in the worker's bundle: the page's own chunks hold no shader, kernel or model code", () => {
+    const ours = (cs: Rolldown.OutputChunk[]) => cs.flatMap((c) => c.moduleIds).filter((id) => /[\\/]dist[\\/]/.test(id)).map((id) => id.replace(/.*[\\/]dist[\\/]/, ''));
+    const page = ours(chunks);
+    const worker = ours(workerChunks);
+    expect(worker).toEqual(expect.arrayContaining(['generated/shaders.js', 'model/sam_unet.js', 'gpu/plan.js', 'worker/host.js']));
+    expect(page).toContain('worker/client.js');
+    expect(page.filter((id) => /^(generated|ops|image\/(png|jpeg)|weights)\/|^gpu\/plan|^model\/(encoder|decoder|vit|resnet)/.test(id)), 'model modules on the page\'s thread').toEqual([]);
+    for (const c of chunks) expect(c.code, c.fileName).not.toMatch(/@compute/);
+    const size = (cs: Rolldown.OutputChunk[]) => cs.reduce((a, c) => a + c.code.length, 0);
+    console.log(`[chromium] demo bundle: page ${(size(chunks) / 1000).toFixed(1)} kB (${chunks.length} chunk(s)), worker ${(size(workerChunks) / 1000).toFixed(1)} kB`);
   });
 });
 
 describe('headless Chromium', () => {
   itBrowser('weight downloads: a cut or abandoned download leaves no cache entry; a whole one is cached and reused after a reload', async () => {
-    const page = await openDemo();
+    const page = await openPage('/lib/index.html');
     const url = (p: string) => `${srv.origin}${p}`;
     // Runs in the page: fetchWeights + reading every tensor (what SamUnet.load does, without a GPU).
     const consume = (u: string, stopAfter = Infinity) =>
       page.evaluate(async (u, stopAfter) => {
-        const { lib } = window.samUnetDemo;
+        const lib = window.samUnetLib;
         try {
           const w = await lib.fetchWeights(u);
           let n = 0;
@@ -193,7 +216,7 @@ describe('headless Chromium', () => {
         }
       }, u, stopAfter);
     const cached = (u: string) =>
-      page.evaluate(async (u) => !!(await (await caches.open(window.samUnetDemo.lib.DEFAULT_WEIGHT_CACHE)).match(u)), u);
+      page.evaluate(async (u) => !!(await (await caches.open(window.samUnetLib.DEFAULT_WEIGHT_CACHE)).match(u)), u);
 
     for (const p of ['/w/abort.safetensors', '/w/short.safetensors']) {
       const r = await consume(url(p));
@@ -211,12 +234,12 @@ describe('headless Chromium', () => {
     const hits = srv.hits.get('/w/ok.safetensors');
     expect(await consume(url('/w/ok.safetensors'))).toMatchObject({ ok: true, n: 3, fromCache: true });
     await page.reload({ waitUntil: 'load' });
-    await page.waitForFunction(() => window.samUnetDemo?.ready === true);
+    await page.waitForFunction(() => window.samUnetLib !== undefined);
     expect(await consume(url('/w/ok.safetensors'))).toMatchObject({ ok: true, n: 3, fromCache: true });
     expect(srv.hits.get('/w/ok.safetensors'), 'cached weights are not downloaded again').toBe(hits);
 
     // An entry that is not a safetensors file (written by someone else) is dropped and downloaded again.
-    await page.evaluate(async (u) => (await caches.open(window.samUnetDemo.lib.DEFAULT_WEIGHT_CACHE)).put(u, new Response('not weights')), url('/w/ok2.safetensors'));
+    await page.evaluate(async (u) => (await caches.open(window.samUnetLib.DEFAULT_WEIGHT_CACHE)).put(u, new Response('not weights')), url('/w/ok2.safetensors'));
     expect(await consume(url('/w/ok2.safetensors'))).toMatchObject({ ok: true, n: 3, fromCache: false });
     expect(await consume(url('/w/ok2.safetensors'))).toMatchObject({ ok: true, n: 3, fromCache: true });
     await page.close();
@@ -305,8 +328,8 @@ describe('headless Chromium', () => {
   });
 
   itBrowser('demo: a clear message where WebGPU is missing', async () => {
-    if (!browser) await (await openDemo()).close();
-    const page = await browser!.newPage();
+    chromium ??= await launchChromium();
+    const page = await chromium.browser.newPage();
     await page.evaluateOnNewDocument(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
     await page.goto(`${srv.origin}/index.html`, { waitUntil: 'load' });
     await page.waitForFunction(() => window.samUnetDemo?.ready === true, { timeout: 60_000 });
@@ -320,17 +343,23 @@ describe('headless Chromium', () => {
   });
 
   itBrowser('demo end to end: synthetic res34 + phantom, boxes and a negative point drawn with the mouse; the masks match Node', async () => {
-    const page = await openDemo();
-    const adapter = await page.evaluate(() => window.samUnetDemo.state.gpu?.info.name ?? document.getElementById('nogpu')!.textContent);
-    console.log(`[chromium] ${await browser!.version()}, adapter: ${adapter}`);
-    expect(await page.evaluate(() => !!window.samUnetDemo.state.gpu), `no WebGPU in the page: ${adapter}`).toBe(true);
+    const page = await openDemo({ longTasks: true });
+    const phases = new LongTaskPhases(page);
+    const adapter = await page.evaluate(() => window.samUnetDemo.state.adapter?.name ?? document.getElementById('nogpu')!.textContent);
+    console.log(`[chromium] ${await chromium!.browser.version()}, adapter (in the demo's worker): ${adapter}`);
+    expect(await page.evaluate(() => !!window.samUnetDemo.state.adapter), `no WebGPU in the page: ${adapter}`).toBe(true);
 
     const t0 = performance.now();
+    await phases.begin('load');
     await page.click('#synth-res34');
     await waitFor(page, 'the click on synthetic res34 to start a load', () => window.samUnetDemo.state.busy !== null || window.samUnetDemo.state.weights !== null, 30_000);
+    await waitFor(page, 'the weights', () => { const s = window.samUnetDemo.state; return s.error !== null || (s.weights !== null && s.busy === null); }, 600_000);
+    await phases.end();
+    await phases.begin('encode');
     await page.click('#phantom');
     // ~70 s on an idle 2-core machine; a machine busy with other WebGPU work slows SwiftShader a lot.
     await waitFor(page, 'the encode', () => { const s = window.samUnetDemo.state; return s.error !== null || (s.encodeCount === 1 && s.busy === null); }, 1_200_000);
+    await phases.end();
     const enc = await page.evaluate(() => ({ error: window.samUnetDemo.state.error, encodeMs: window.samUnetDemo.state.encodeMs, loadMs: window.samUnetDemo.state.loadMs }));
     expect(enc.error).toBeNull();
     console.log(`[chromium] synthetic res34 loaded in ${enc.loadMs!.toFixed(0)} ms; phantom encoded in ${enc.encodeMs!.toFixed(0)} ms (one encode, pipelines compiled on first use); ${((performance.now() - t0) / 1000).toFixed(1)} s since the click`);
@@ -343,6 +372,7 @@ describe('headless Chromium', () => {
     };
     const drawBox = async (b: Box): Promise<PageResult> => {
       const at = await canvasAt();
+      await phases.begin('decode');
       await page.mouse.move(...at(b[0], b[1]));
       await page.mouse.down();
       await page.mouse.move(...at((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), { steps: 4 });
@@ -352,6 +382,7 @@ describe('headless Chromium', () => {
     };
     const shiftClick = async (x: number, y: number): Promise<PageResult> => {
       const at = await canvasAt();
+      await phases.begin('decode');
       await page.keyboard.down('Shift');
       await page.mouse.click(...at(x, y));
       await page.keyboard.up('Shift');
@@ -361,6 +392,7 @@ describe('headless Chromium', () => {
     const decoded = async (): Promise<PageResult> => {
       const before = seen;
       await waitFor(page, 'a decode', (n) => { const s = window.samUnetDemo.state; return s.error !== null || (s.decodeCount > (n as number) && s.busy === null); }, 300_000, before);
+      await phases.end();
       seen = await page.evaluate(() => window.samUnetDemo.state.decodeCount);
       return page.evaluate(() => {
         const s = window.samUnetDemo.state;
@@ -375,13 +407,15 @@ describe('headless Chromium', () => {
     expect(results[2]!.points).toHaveLength(1);
     expect(results[2]!.points[0]![2]).toBe(0);
     console.log(`[chromium] decode: ${results.map((r) => `${r.decodeMs.toFixed(0)} ms`).join(', ')} (box, box, box + negative point; the first builds the decoder's pipelines)`);
+    const longTasks = await phases.collect();
+    console.log(`[chromium] the page's main thread: ${describeLongTasks(longTasks)}`);
     mkdirSync(join(repoRoot, 'out'), { recursive: true });
     const shot = join(repoRoot, 'out', 'chromium-demo.png');
     await page.screenshot({ path: shot as `${string}.png`, fullPage: true });
     console.log(`[chromium] screenshot: ${shot}`);
     await page.close();
-    await browser!.close(); // SwiftShader's threads are not needed any more
-    browser = null;
+    await chromium!.close(); // SwiftShader's threads are not needed any more
+    chromium = null;
 
     // The same weights, image and boxes through the library in Node.
     const model = await SamUnet.load(await testGpu(), syntheticWeights('res34'));
@@ -417,6 +451,12 @@ describe('headless Chromium', () => {
       emb.destroy();
     } finally {
       model.destroy();
+    }
+    // The model ran in the worker: no task of the page's thread took over 50 ms of CPU meanwhile.
+    for (const p of mergePhases(longTasks)) {
+      const what = p.phase === 'load' ? 'loading the weights' : `${p.phase.slice(0, -1)}ing`;
+      expect(p.traced, `main-thread tasks traced while ${what}`).toBeGreaterThan(0);
+      expect(p.busiest!.cpu, `CPU ms of the busiest main-thread task while ${what}`).toBeLessThanOrEqual(50);
     }
   }, 1_800_000);
 });

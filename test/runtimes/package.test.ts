@@ -1,5 +1,6 @@
 // The package as an app sees it: package.json's exports map points at built ESM files with
-// declarations, and Node imports it by name (the root and the Node-only './node' entry).
+// declarations, and Node imports it by name (the root and the Node-only './node' entry; the
+// './worker' script refuses to run outside a worker).
 // The browser side (a Vite build pulling in no Node-only module) is in chromium.test.ts; Deno
 // imports the package by name in deno/golden.js.
 import { execFileSync } from 'node:child_process';
@@ -21,7 +22,7 @@ describe('the package', () => {
       expect(existsSync(join(repoRoot, entry.import)), `${name} → ${entry.import} (run npm run build)`).toBe(true);
       expect(existsSync(join(repoRoot, entry.types)), `${name} → ${entry.types}`).toBe(true);
     }
-    expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(['.', './node']));
+    expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(['.', './node', './worker']));
   });
 
   it('imports by name in Node: the browser-safe root and the Node-only ./node entry', () => {
@@ -31,5 +32,12 @@ describe('the package', () => {
     expect(out.root).toEqual(expect.arrayContaining(['SamUnet', 'requestGpu', 'streamWeights', 'blobWeights', 'fetchWeights', 'loadWeightsFromStream', 'syntheticWeights']));
     expect(out.node).toEqual(expect.arrayContaining(['fileWeights', 'fileStream', 'fileSource', 'loadWeightsFromFile']));
     expect(out.root).not.toContain('fileSource'); // node:fs stays out of the root entry
+  });
+
+  it("'./worker' is a Web Worker's script: imported instead, it says how to start it", () => {
+    const code = `import('sam-unet-webgpu/worker').then(() => console.log('imported'), (e) => console.log(JSON.stringify({ name: e.name, message: e.message })));`;
+    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: repoRoot, encoding: 'utf8' }));
+    expect(out.name).toBe('SamUnetWorkerError');
+    expect(out.message).toMatch(/new Worker\(url, \{ type: 'module' \}\)/);
   });
 });
