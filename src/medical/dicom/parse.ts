@@ -15,6 +15,7 @@ export const MAX_DICOM_BYTES = 2 ** 31 - 1;
 
 export const IMPLICIT_LE = '1.2.840.10008.1.2';
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+const EXPLICIT_BE = '1.2.840.10008.1.2.2';
 
 /** An element accessor bound to one data set (the file's, or a sequence item's). */
 export class Attributes {
@@ -107,14 +108,16 @@ const isDicm = (b: Uint8Array) => b.length >= 132 && b[128] === 0x44 && b[129] =
 
 /**
  * Without a preamble: a data set that starts with a group 0x0002, 0x0008 (or other low group)
- * element, in explicit or implicit VR little endian (as pydicom's `force=True` reads it).
+ * element, in explicit or implicit VR little endian or explicit big endian (as pydicom's
+ * `force=True` reads it).
  */
 function bareSyntax(b: Uint8Array): string | null {
   if (b.length < 8) return null;
-  const group = b[0] | (b[1] << 8);
-  if (group === 0 || group > 0x0028 || group % 2 === 1) return null;
-  const vr = String.fromCharCode(b[4], b[5]);
-  return /^[A-Z]{2}$/.test(vr) ? EXPLICIT_LE : IMPLICIT_LE;
+  const plausible = (g: number) => g !== 0 && g <= 0x0028 && g % 2 === 0;
+  const explicit = /^[A-Z]{2}$/.test(String.fromCharCode(b[4], b[5]));
+  if (plausible(b[0] | (b[1] << 8))) return explicit ? EXPLICIT_LE : IMPLICIT_LE;
+  if (plausible((b[0] << 8) | b[1]) && explicit) return EXPLICIT_BE;
+  return null;
 }
 
 /** Inflates the deflated data set after the file meta information, up to MAX_DICOM_BYTES. */
