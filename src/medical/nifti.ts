@@ -90,7 +90,7 @@ function parseHeader(b: Uint8Array): Header {
     } catch (e) {
       throw new NiftiError('corrupt', `cannot parse the NIfTI header (${describe(e)})`, { cause: e });
     }
-    if (h.isHDR || /^ni[12]/.test(h.magic)) throw new NiftiError('unsupported-feature', `a NIfTI header/image pair (magic "${h.magic}") is not supported; use a single .nii file`);
+    if (/^ni[12]/.test(h.magic)) throw new NiftiError('unsupported-feature', `a NIfTI header/image pair (magic "${h.magic}") is not supported; use a single .nii file`);
     return h;
   }
   const head = Array.from(b.subarray(0, 8), (x) => x.toString(16).padStart(2, '0')).join(' ');
