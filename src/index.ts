@@ -24,3 +24,6 @@ export { syntheticValues, syntheticStateDict } from './weights/synthetic.js';
 export { decodeImage, encodePng, ImageDecodeError, type RgbImage } from './image/decode.js';
 export { sheppLogan } from './image/phantom.js';
 export { overlayMask, drawBox, drawPoints } from './image/overlay.js';
+// Medical scans: DICOM files and series, NIfTI volumes, slices, values → the model's RGB.
+export * from './medical/index.js';
+export type { Volume, Affine, VolumeSource } from './volume/types.js';
