@@ -78,9 +78,15 @@ async function runWasm(name: keyof typeof loaders, data: Uint8Array): Promise<{ 
     const info = d.getFrameInfo();
     return { bytes: d.getDecodedBuffer().slice(), info };
   } catch (e) {
+    // An Emscripten abort leaves the instance unusable: load a fresh one next time.
+    cache.delete(name);
     throw new DicomError('codec', `${name} rejected the frame (${describe(e)})`, { cause: e });
   } finally {
-    d.delete();
+    try {
+      d.delete();
+    } catch {
+      // the aborted instance is dropped above
+    }
   }
 }
 

@@ -23,11 +23,11 @@ export interface PaletteChannel {
 /** Where one frame lies: DICOM patient coordinates (LPS, mm). */
 export interface FramePlane {
   /** ImagePositionPatient: the centre of the first transmitted pixel. */
-  position?: readonly [number, number, number];
+  position?: readonly number[];
   /** ImageOrientationPatient: row direction cosines, then column direction cosines. */
   orientation?: readonly number[];
   /** PixelSpacing: [between rows, between columns]. */
-  pixelSpacing?: readonly [number, number];
+  pixelSpacing?: readonly number[];
   rescale: { slope: number; intercept: number };
 }
 
@@ -88,9 +88,9 @@ function vector(a: Attributes, tag: string, name: string, n: number): number[] |
 /** Position, orientation, spacing and rescale from one data set or functional-group item. */
 function planeFrom(a: Attributes, base: FramePlane): FramePlane {
   const out: FramePlane = { ...base };
-  for (const g of a.items('x00209113')) out.position = (vector(g, 'x00200032', 'ImagePositionPatient', 3) as FramePlane['position']) ?? out.position;
+  for (const g of a.items('x00209113')) out.position = vector(g, 'x00200032', 'ImagePositionPatient', 3) ?? out.position;
   for (const g of a.items('x00209116')) out.orientation = vector(g, 'x00200037', 'ImageOrientationPatient', 6) ?? out.orientation;
-  for (const g of a.items('x00289110')) out.pixelSpacing = (vector(g, 'x00280030', 'PixelSpacing', 2) as FramePlane['pixelSpacing']) ?? out.pixelSpacing;
+  for (const g of a.items('x00289110')) out.pixelSpacing = vector(g, 'x00280030', 'PixelSpacing', 2) ?? out.pixelSpacing;
   for (const g of a.items('x00289145')) out.rescale = rescaleOf(g, out.rescale);
   return out;
 }
@@ -155,9 +155,9 @@ export function readImageInfo(a: Attributes): DicomImageInfo {
   if (a.has('x00283000') && !a.has('x00281053')) throw new DicomError('unsupported-feature', 'a Modality LUT Sequence (0028,3000) is not supported (Rescale Slope/Intercept only)');
 
   const base: FramePlane = {
-    position: vector(a, 'x00200032', 'ImagePositionPatient', 3) as FramePlane['position'],
+    position: vector(a, 'x00200032', 'ImagePositionPatient', 3),
     orientation: vector(a, 'x00200037', 'ImageOrientationPatient', 6),
-    pixelSpacing: (vector(a, 'x00280030', 'PixelSpacing', 2) as FramePlane['pixelSpacing']) ?? (vector(a, 'x00181164', 'ImagerPixelSpacing', 2) as FramePlane['pixelSpacing']),
+    pixelSpacing: vector(a, 'x00280030', 'PixelSpacing', 2) ?? vector(a, 'x00181164', 'ImagerPixelSpacing', 2),
     rescale: rescaleOf(a, { slope: 1, intercept: 0 }),
   };
   const shared = a.items('x52009229')[0];
@@ -178,7 +178,7 @@ export function readImageInfo(a: Attributes): DicomImageInfo {
     const p0 = common.position;
     planes = offsets.map((o) => {
       const d = o - offsets[0];
-      return { ...common, position: [p0[0] + d * n[0], p0[1] + d * n[1], p0[2] + d * n[2]] as const };
+      return { ...common, position: [p0[0] + d * n[0], p0[1] + d * n[1], p0[2] + d * n[2]] };
     });
   }
 
