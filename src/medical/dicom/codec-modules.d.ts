@@ -8,7 +8,7 @@ interface EmscriptenCodecDecoder {
   getFrameInfo(): { width: number; height: number; bitsPerSample: number; componentCount: number; isSigned?: boolean };
   delete(): void;
 }
-type EmscriptenCodecFactory<K extends string> = (args?: { locateFile?: (file: string) => string }) => Promise<Record<K, new () => EmscriptenCodecDecoder>>;
+type EmscriptenCodecFactory<K extends string> = (args?: { locateFile?: (file: string) => string; print?: (s: string) => void; printErr?: (s: string) => void }) => Promise<Record<K, new () => EmscriptenCodecDecoder>>;
 
 declare module '@cornerstonejs/codec-charls/decodewasmjs' {
   const factory: EmscriptenCodecFactory<'JpegLSDecoder'>;

@@ -37,10 +37,12 @@ export function setCodecWasmLocation(locate: WasmLocator | undefined): void {
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
-function factoryArgs(file: string, beside: () => URL): { locateFile?: (f: string) => string } {
-  if (locateWasm) return { locateFile: () => String(locateWasm!(file)) };
-  if (isNode) return {};
-  return { locateFile: () => beside().href };
+/** The Emscripten module arguments: where the .wasm is, and the codec's log lines dropped (OpenJPEG prints [INFO] per frame). */
+function factoryArgs(file: string, beside: () => URL): { locateFile?: (f: string) => string; print: () => void; printErr: () => void } {
+  const quiet = { print: () => {}, printErr: () => {} };
+  if (locateWasm) return { ...quiet, locateFile: () => String(locateWasm!(file)) };
+  if (isNode) return quiet;
+  return { ...quiet, locateFile: () => beside().href };
 }
 
 const cache = new Map<string, Promise<unknown>>();
@@ -169,6 +171,22 @@ function withColorTransform(b: Uint8Array, transform: 0 | 1): Uint8Array {
   return out;
 }
 
+/**
+ * jpeg-lossless-decoder-js drops the last sample when the end-of-image marker is within the bits
+ * it reads ahead while decoding it (seen on dcmtk's 8-bit selection-value-1 files: the last pixel
+ * came out 0). Zero bytes before EOI give it those bits; a decoder stops after the last sample, so
+ * they are never decoded as data.
+ */
+function padBeforeEoi(b: Uint8Array): Uint8Array {
+  let eoi = -1;
+  for (let i = b.length - 2; i >= Math.max(0, b.length - 6); i--) if (b[i] === 0xff && b[i + 1] === 0xd9) eoi = i;
+  const at = eoi < 0 ? b.length : eoi;
+  const out = new Uint8Array(b.length + 8);
+  out.set(b.subarray(0, at));
+  out.set(b.subarray(at), at + 8);
+  return out;
+}
+
 /** Decodes the compressed frame `k` to samples. */
 export async function decodeFrame(data: Uint8Array, info: DicomImageInfo, syntax: TransferSyntax, k: number): Promise<DecodedFrame> {
   const pixels = info.rows * info.columns;
@@ -186,7 +204,8 @@ export async function decodeFrame(data: Uint8Array, info: DicomImageInfo, syntax
     const { Decoder } = await once('JPEG lossless (jpeg-lossless-decoder-js)', () => import('jpeg-lossless-decoder-js'));
     const bps = h.precision > 8 ? 2 : 1;
     try {
-      const arr = new Decoder().decode(data.slice().buffer, 0, data.length, bps);
+      const padded = padBeforeEoi(data);
+      const arr = new Decoder().decode(padded.buffer as ArrayBuffer, 0, padded.length, bps);
       out = { bytes: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength), bytesPerSample: bps, colorConverted: false };
     } catch (e) {
       throw new DicomError('codec', `JPEG lossless rejected frame ${k + 1} (${describe(e)})`, { cause: e });
