@@ -3,6 +3,7 @@
 #  - Mesa 25 lavapipe (Vulkan on the CPU) from bookworm-backports: Dawn (npm `webgpu`)
 #    rejects bookworm's own Mesa 22, and Node runs the test suite on lavapipe.
 #  - Debian's chromium, for the headless-browser tests and its SwiftShader Vulkan ICD.
+#  - pydicom, nibabel, dcmtk, dcm2niix and mricron-data for the medical readers' tests.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
 src=/etc/apt/sources.list.d/debian.sources
@@ -16,3 +17,6 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
 $SUDO apt-get install -y -qq chromium libvulkan1 >/dev/null
+# The medical readers' test tools and the data they ship (test/medical): pydicom (+ its test files),
+# nibabel (+ its test data), dcmtk, dcm2niix and the MRIcron templates.
+$SUDO apt-get install -y -qq python3-pydicom python3-nibabel python3-numpy dcmtk dcm2niix mricron-data >/dev/null

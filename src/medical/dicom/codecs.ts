@@ -35,13 +35,13 @@ export function setCodecWasmLocation(locate: WasmLocator | undefined): void {
   locateWasm = locate;
 }
 
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+const isNode = () => typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 /** The Emscripten module arguments: where the .wasm is, and the codec's log lines dropped (OpenJPEG prints [INFO] per frame). */
 function factoryArgs(file: string, beside: () => URL): { locateFile?: (f: string) => string; print: () => void; printErr: () => void } {
   const quiet = { print: () => {}, printErr: () => {} };
   if (locateWasm) return { ...quiet, locateFile: () => String(locateWasm!(file)) };
-  if (isNode) return quiet;
+  if (isNode()) return quiet;
   return { ...quiet, locateFile: () => beside().href };
 }
 

@@ -31,7 +31,7 @@ export interface DecodeDicomOptions {
 
 /** Decodes one DICOM file (Part 10, or a bare data set). Throws DicomError naming any problem. */
 export async function decodeDicom(bytes: Uint8Array, opts: DecodeDicomOptions = {}): Promise<DicomImage> {
-  const { syntax, attrs } = parseDicom(bytes);
+  const { syntax, attrs } = await parseDicom(bytes);
   const info = readImageInfo(attrs);
   const wanted = opts.frames ?? Array.from({ length: info.frames }, (_, k) => k);
   for (const k of wanted) {

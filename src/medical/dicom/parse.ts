@@ -5,10 +5,10 @@
 // Every value is then read through the accessors below, which check the element lies inside the
 // data (dicom-parser does not, for a truncated file) and parse numbers strictly.
 
-import dicomParser, { type DataSet, type Element } from 'dicom-parser';
+import type { DataSet, Element } from 'dicom-parser';
 import { Inflate } from 'fflate';
 import { DicomError, describe } from '../errors.js';
-import { syntaxName, TRANSFER_SYNTAXES, type TransferSyntax } from './syntax.js';
+import { syntaxName, TRANSFER_SYNTAXES, transferSyntax, type TransferSyntax } from './syntax.js';
 
 /** Largest DICOM data set accepted, inflated (bytes). */
 export const MAX_DICOM_BYTES = 2 ** 31 - 1;
@@ -141,8 +141,11 @@ function inflater(bytes: Uint8Array, position: number): Uint8Array {
   return out;
 }
 
-/** Parses a DICOM file. Throws DicomError for anything that is not a readable DICOM data set. */
-export function parseDicom(bytes: Uint8Array): ParsedDicom {
+/**
+ * Parses a DICOM file. Throws DicomError for anything that is not a readable DICOM data set.
+ * dicom-parser is imported on first use, so that a bundle that never opens a DICOM file does not carry it.
+ */
+export async function parseDicom(bytes: Uint8Array): Promise<ParsedDicom> {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('parseDicom expects a Uint8Array');
   if (bytes.length > MAX_DICOM_BYTES) throw new DicomError('too-large', `${bytes.length} bytes is over the limit of ${MAX_DICOM_BYTES}`);
   const part10 = isDicm(bytes);
@@ -151,6 +154,7 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
     const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new DicomError('not-dicom', `not a DICOM file: no "DICM" at byte 128 and no data set at the start (first bytes ${head || 'none: empty'})`);
   }
+  const dicomParser = (await import('dicom-parser')).default;
   let dataSet: DataSet;
   try {
     dataSet = dicomParser.parseDicom(bytes, { inflater, ...(bare ? { TransferSyntaxUID: bare } : {}) });
@@ -165,9 +169,9 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
   const meta = new Attributes(dataSet, true, false);
   const uid = bare ?? meta.string('x00020010');
   if (!uid) throw new DicomError('corrupt', 'the file meta information has no Transfer Syntax UID (0002,0010)');
-  const syntax = TRANSFER_SYNTAXES.get(uid);
+  const syntax = transferSyntax(uid);
   if (!syntax) {
-    throw new DicomError('unsupported-syntax', `transfer syntax ${uid} (${syntaxName(uid)}) is not supported; supported: ${[...TRANSFER_SYNTAXES.values()].map((t) => t.name).join(', ')}`);
+    throw new DicomError('unsupported-syntax', `transfer syntax ${uid} (${syntaxName(uid)}) is not supported; supported: ${TRANSFER_SYNTAXES.map((t) => t.name).join(', ')}`);
   }
   const charset = new Attributes(dataSet, syntax.littleEndian, false).strings('x00080005');
   const attrs = new Attributes(dataSet, syntax.littleEndian, charset.includes('ISO_IR 192'));

@@ -56,7 +56,7 @@ async function readHeaders(sources: Iterable<DicomSource>, skipped: string[]): P
   for (const s of sources) {
     const { name, bytes } = await bytesOf(s, i++);
     try {
-      out.push({ name, bytes, info: readImageInfo(parseDicom(bytes).attrs) });
+      out.push({ name, bytes, info: readImageInfo((await parseDicom(bytes)).attrs) });
     } catch (e) {
       if (e instanceof DicomError && (e.reason === 'not-dicom' || e.reason === 'missing-pixel-data')) skipped.push(`${name} (${e.message})`);
       else if (e instanceof DicomError) throw new DicomError(e.reason, `${name}: ${e.message}`, { cause: e });

@@ -22,28 +22,27 @@ export interface TransferSyntax {
   lossy: boolean;
 }
 
-const ts = (uid: string, name: string, encoding: PixelEncoding, lossy = false, extra: Partial<TransferSyntax> = {}): TransferSyntax => ({
-  uid, name, encoding, lossy, littleEndian: true, explicitVR: true, deflated: false, ...extra,
-});
+/** The transfer syntaxes we decode (plain literals, so that an unused table is dropped from bundles). */
+export const TRANSFER_SYNTAXES: readonly TransferSyntax[] = [
+  { uid: '1.2.840.10008.1.2', name: 'Implicit VR Little Endian', encoding: 'native', lossy: false, littleEndian: true, explicitVR: false, deflated: false },
+  { uid: '1.2.840.10008.1.2.1', name: 'Explicit VR Little Endian', encoding: 'native', lossy: false, littleEndian: true, explicitVR: true, deflated: false },
+  { uid: '1.2.840.10008.1.2.1.99', name: 'Deflated Explicit VR Little Endian', encoding: 'native', lossy: false, littleEndian: true, explicitVR: true, deflated: true },
+  { uid: '1.2.840.10008.1.2.2', name: 'Explicit VR Big Endian', encoding: 'native', lossy: false, littleEndian: false, explicitVR: true, deflated: false },
+  { uid: '1.2.840.10008.1.2.5', name: 'RLE Lossless', encoding: 'rle', lossy: false, littleEndian: true, explicitVR: true, deflated: false },
+  { uid: '1.2.840.10008.1.2.4.50', name: 'JPEG Baseline (Process 1)', encoding: 'jpeg-baseline', lossy: true, littleEndian: true, explicitVR: true, deflated: false },
+  { uid: '1.2.840.10008.1.2.4.51', name: 'JPEG Extended (Process 2 & 4)', encoding: 'jpeg-extended', lossy: true, littleEndian: true, explicitVR: true, deflated: false },
+  { uid: '1.2.840.10008.1.2.4.57', name: 'JPEG Lossless, Non-Hierarchical (Process 14)', encoding: 'jpeg-lossless', lossy: false, littleEndian: true, explicitVR: true, deflated: false },
+  { uid: '1.2.840.10008.1.2.4.70', name: 'JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])', encoding: 'jpeg-lossless', lossy: false, littleEndian: true, explicitVR: true, deflated: false },
+  { uid: '1.2.840.10008.1.2.4.80', name: 'JPEG-LS Lossless Image Compression', encoding: 'jpeg-ls', lossy: false, littleEndian: true, explicitVR: true, deflated: false },
+  { uid: '1.2.840.10008.1.2.4.81', name: 'JPEG-LS Lossy (Near-Lossless) Image Compression', encoding: 'jpeg-ls', lossy: true, littleEndian: true, explicitVR: true, deflated: false },
+  { uid: '1.2.840.10008.1.2.4.90', name: 'JPEG 2000 Image Compression (Lossless Only)', encoding: 'jpeg-2000', lossy: false, littleEndian: true, explicitVR: true, deflated: false },
+  { uid: '1.2.840.10008.1.2.4.91', name: 'JPEG 2000 Image Compression', encoding: 'jpeg-2000', lossy: true, littleEndian: true, explicitVR: true, deflated: false },
+];
 
-/** The transfer syntaxes we decode, by UID. */
-export const TRANSFER_SYNTAXES: ReadonlyMap<string, TransferSyntax> = new Map(
-  [
-    ts('1.2.840.10008.1.2', 'Implicit VR Little Endian', 'native', false, { explicitVR: false }),
-    ts('1.2.840.10008.1.2.1', 'Explicit VR Little Endian', 'native'),
-    ts('1.2.840.10008.1.2.1.99', 'Deflated Explicit VR Little Endian', 'native', false, { deflated: true }),
-    ts('1.2.840.10008.1.2.2', 'Explicit VR Big Endian', 'native', false, { littleEndian: false }),
-    ts('1.2.840.10008.1.2.5', 'RLE Lossless', 'rle'),
-    ts('1.2.840.10008.1.2.4.50', 'JPEG Baseline (Process 1)', 'jpeg-baseline', true),
-    ts('1.2.840.10008.1.2.4.51', 'JPEG Extended (Process 2 & 4)', 'jpeg-extended', true),
-    ts('1.2.840.10008.1.2.4.57', 'JPEG Lossless, Non-Hierarchical (Process 14)', 'jpeg-lossless'),
-    ts('1.2.840.10008.1.2.4.70', 'JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])', 'jpeg-lossless'),
-    ts('1.2.840.10008.1.2.4.80', 'JPEG-LS Lossless Image Compression', 'jpeg-ls'),
-    ts('1.2.840.10008.1.2.4.81', 'JPEG-LS Lossy (Near-Lossless) Image Compression', 'jpeg-ls', true),
-    ts('1.2.840.10008.1.2.4.90', 'JPEG 2000 Image Compression (Lossless Only)', 'jpeg-2000'),
-    ts('1.2.840.10008.1.2.4.91', 'JPEG 2000 Image Compression', 'jpeg-2000', true),
-  ].map((t) => [t.uid, t]),
-);
+/** The syntax of a UID we decode, or undefined. */
+export function transferSyntax(uid: string): TransferSyntax | undefined {
+  return TRANSFER_SYNTAXES.find((t) => t.uid === uid);
+}
 
 /** Names of syntaxes we recognise but do not decode (PS3.6 Table A-1), for the error message. */
 const OTHER_SYNTAXES: Readonly<Record<string, string>> = {
@@ -94,11 +93,11 @@ const OTHER_SYNTAXES: Readonly<Record<string, string>> = {
 
 /** The name of a transfer syntax UID, or 'an unknown transfer syntax'. */
 export function syntaxName(uid: string): string {
-  return TRANSFER_SYNTAXES.get(uid)?.name ?? OTHER_SYNTAXES[uid] ?? 'an unknown transfer syntax';
+  return transferSyntax(uid)?.name ?? OTHER_SYNTAXES[uid] ?? 'an unknown transfer syntax';
 }
 
 /** True for the syntaxes whose data set parses (all we decode, plus the other encapsulated ones). */
 export function isEncapsulated(uid: string): boolean {
-  const t = TRANSFER_SYNTAXES.get(uid);
+  const t = transferSyntax(uid);
   return t ? t.encoding !== 'native' : uid in OTHER_SYNTAXES || uid.startsWith('1.2.840.10008.1.2.4.');
 }
