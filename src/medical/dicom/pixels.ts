@@ -24,28 +24,44 @@ export interface FrameSamples {
   rgb: boolean;
 }
 
+const hostLittleEndian = () => new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** The samples as an aligned, host-order typed array (a view when possible, else a copy). */
+function sampleArray(s: FrameSamples, count: number): Uint8Array | Uint16Array | Uint32Array {
+  const n = s.bytesPerSample;
+  if (n === 1) return s.bytes.subarray(0, count);
+  let b = s.bytes.subarray(0, count * n);
+  if (s.littleEndian !== hostLittleEndian()) {
+    const sw = new Uint8Array(b.length);
+    for (let i = 0; i < b.length; i += n) for (let k = 0; k < n; k++) sw[i + k] = b[i + n - 1 - k];
+    b = sw;
+  } else if (b.byteOffset % n) b = b.slice();
+  return n === 2 ? new Uint16Array(b.buffer, b.byteOffset, count) : new Uint32Array(b.buffer, b.byteOffset, count);
+}
+
 /** Stored values (integers) of the frame's samples, in file order. */
-function storedValues(info: DicomImageInfo, s: FrameSamples, count: number): Float64Array | Int32Array {
-  const out = new Int32Array(count);
-  const b = s.bytes;
+function storedValues(info: DicomImageInfo, s: FrameSamples, count: number): ArrayLike<number> {
   if (info.bitsAllocated === 1) {
-    for (let i = 0; i < count; i++) out[i] = (b[i >> 3] >> (i & 7)) & 1;
+    const out = new Uint8Array(count);
+    for (let i = 0; i < count; i++) out[i] = (s.bytes[i >> 3] >> (i & 7)) & 1;
     return out;
   }
+  const raw = sampleArray(s, count);
   const shift = s.native ? info.highBit - info.bitsStored + 1 : 0;
   const bits = info.bitsStored;
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (bits === 32) {
-    const f = new Float64Array(count);
-    for (let i = 0; i < count; i++) f[i] = info.signed ? view.getInt32(4 * i, s.littleEndian) : view.getUint32(4 * i, s.littleEndian);
-    return f;
+  const full = shift === 0 && bits === 8 * s.bytesPerSample;
+  if (full) {
+    // The common case: every bit is a stored bit; a signed view reinterprets them.
+    if (!info.signed) return raw;
+    const b = raw.buffer, o = raw.byteOffset;
+    return raw instanceof Uint8Array ? new Int8Array(b, o, count) : raw instanceof Uint16Array ? new Int16Array(b, o, count) : new Int32Array(b, o, count);
   }
-  const mask = 2 ** bits - 1;
-  const sign = 2 ** (bits - 1);
-  const le = s.littleEndian;
+  // Fewer stored bits than allocated (bits < 32 here): mask them out and extend the sign.
+  const out = new Int32Array(count);
+  const mask = (1 << bits) - 1 || -1;
+  const sign = 1 << (bits - 1);
   for (let i = 0; i < count; i++) {
-    const raw = s.bytesPerSample === 1 ? b[i] : s.bytesPerSample === 2 ? view.getUint16(2 * i, le) : view.getUint32(4 * i, le);
-    let v = (raw >>> shift) & mask;
+    let v = (raw[i] >>> shift) & mask;
     if (info.signed && v >= sign) v -= 2 * sign;
     out[i] = v;
   }
