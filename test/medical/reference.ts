@@ -9,11 +9,9 @@ export interface Reference {
   data: Float32Array;
 }
 
-let seq = 0;
-/** pixel_array of `file` as dicom_ref.py writes it; throws with pydicom's error. */
+/** pixel_array of `file` as dicom_ref.py writes it (into `tmp`); throws with pydicom's error. */
 export function referenceValues(file: string, tmp: string): Reference {
-  const sub = join(tmp, `ref${seq++}`);
-  runPython('dicom_ref.py', [sub, file].slice(0, 0).concat([tmp, file]));
+  runPython('dicom_ref.py', [tmp, file]);
   const meta = JSON.parse(readFileSync(join(tmp, '0.json'), 'utf8')) as { shape?: number[]; error?: string };
   if (meta.error) throw new Error(`pydicom cannot read ${file}: ${meta.error}`);
   const b = readFileSync(join(tmp, '0.f32'));
