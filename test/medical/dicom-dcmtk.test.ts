@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeDicom } from '../../src/medical/dicom/image.js';
-import { compareValues, referenceValues } from './reference.js';
+import { compareValues, referenceValuesAll, type Reference } from './reference.js';
 import { pydicomTestFiles, requireTools, run, skipWithout, tempDir } from './tools.js';
 
 // name → how to make an uncompressed explicit VR little endian source from a pydicom test file
@@ -47,30 +47,32 @@ const ENCODINGS: Record<string, Enc> = {
 describe.skipIf(skipWithout('pydicom', 'dcmtk'))('DICOM re-encoded by dcmtk', () => {
   let tmp: ReturnType<typeof tempDir>;
   const src = (k: string) => join(tmp.dir, `${k}.dcm`);
+  const cases = Object.entries(ENCODINGS).flatMap(([name, enc]) => enc.sources.map((s, i) => ({ name, enc, s, out: `${name.replace(/\W+/g, '_')}_${i}.dcm` })));
+  const refs: (Reference | Error)[] = [];
   beforeAll(() => {
     requireTools('pydicom', 'dcmtk');
     tmp = tempDir('dcmtk');
     const dir = pydicomTestFiles();
     for (const [k, [file, [tool, ...args]]] of Object.entries(SOURCES)) run(tool, [...args, join(dir, file), src(k)]);
+    // Encode everything, decode the lossy ones with dcmtk, and read every reference in one pydicom run.
+    const refFiles = cases.map(({ enc, s, out }) => {
+      run(enc.tool, [...enc.args, src(s), join(tmp.dir, out)]);
+      if (!enc.lossyRef) return src(s);
+      run(enc.lossyRef, [join(tmp.dir, out), join(tmp.dir, `${out}.ref.dcm`)]);
+      return join(tmp.dir, `${out}.ref.dcm`);
+    });
+    refs.push(...referenceValuesAll(refFiles, tmp.dir));
   });
   afterAll(() => tmp?.remove());
 
-  let n = 0;
-  for (const [name, enc] of Object.entries(ENCODINGS)) {
-    for (const s of enc.sources) {
-      it(`${name}: ${s}`, async () => {
-        const out = join(tmp.dir, `enc${n++}.dcm`);
-        run(enc.tool, [...enc.args, src(s), out]);
-        const img = await decodeDicom(new Uint8Array(readFileSync(out)));
-        let refFile = src(s);
-        if (enc.lossyRef) {
-          refFile = `${out}.ref.dcm`;
-          run(enc.lossyRef, [out, refFile]);
-        }
-        const r = compareValues(img, referenceValues(refFile, tmp.dir));
+  cases.forEach(({ name, s, out }, k) => {
+    it(`${name}: ${s}`, async () => {
+        const img = await decodeDicom(new Uint8Array(readFileSync(join(tmp.dir, out))));
+        const ref = refs[k];
+        if (ref instanceof Error) throw ref;
+        const r = compareValues(img, ref);
         console.log(`${name} ${s}: ${img.syntax.uid} ${img.info.columns}×${img.info.rows}×${img.frames.length} ${img.info.photometric}, max |diff| ${r.maxDiff}, ${r.exact}/${r.count} exact`);
         expect(r.maxDiff).toBe(0);
-      });
-    }
-  }
+    });
+  });
 });

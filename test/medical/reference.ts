@@ -9,13 +9,22 @@ export interface Reference {
   data: Float32Array;
 }
 
-/** pixel_array of `file` as dicom_ref.py writes it (into `tmp`); throws with pydicom's error. */
+/** pixel_array of each file as dicom_ref.py writes it (into `tmp`, one python run); an entry is an Error where pydicom failed. */
+export function referenceValuesAll(files: string[], tmp: string): (Reference | Error)[] {
+  runPython('dicom_ref.py', [tmp, ...files]);
+  return files.map((file, k) => {
+    const meta = JSON.parse(readFileSync(join(tmp, `${k}.json`), 'utf8')) as { shape?: number[]; error?: string };
+    if (meta.error) return new Error(`pydicom cannot read ${file}: ${meta.error}`);
+    const b = readFileSync(join(tmp, `${k}.f32`));
+    return { shape: meta.shape!, data: new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) };
+  });
+}
+
+/** The reference of one file; throws with pydicom's error. */
 export function referenceValues(file: string, tmp: string): Reference {
-  runPython('dicom_ref.py', [tmp, file]);
-  const meta = JSON.parse(readFileSync(join(tmp, '0.json'), 'utf8')) as { shape?: number[]; error?: string };
-  if (meta.error) throw new Error(`pydicom cannot read ${file}: ${meta.error}`);
-  const b = readFileSync(join(tmp, '0.f32'));
-  return { shape: meta.shape!, data: new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) };
+  const r = referenceValuesAll([file], tmp)[0];
+  if (r instanceof Error) throw r;
+  return r;
 }
 
 /** Max |ours − ref| over every frame (shapes must agree), and how many values are equal. */

@@ -89,19 +89,17 @@ for name, o in [('ras','RAS'),('lps','LPS'),('ail','AIL'),('sla','SLA')]:
     for (const name of ['ras', 'lps', 'ail', 'sla']) {
       const path = join(dir, `${name}.nii`);
       const vol = readNifti(new Uint8Array(readFileSync(path)));
-      for (const axis of SLICE_AXES) {
-        const g = sliceGeometry(vol, axis, 0);
-        const n = vol.dims[g.fixed];
-        for (const index of [0, Math.floor(n / 2), n - 1]) {
-          const geo = sliceGeometry(vol, axis, index);
-          const ours = extractSlice(vol, geo);
-          const out = join(dir, 'ref.f32');
-          const [w, h] = runPython('slice_ref.py', [path, axis, String(index), out]).trim().split(' ').map(Number);
-          expect([geo.width, geo.height], `${name} ${axis}`).toEqual([w, h]);
-          const b = readFileSync(out);
-          expect(Array.from(ours), `${name} ${axis} ${index}`).toEqual(Array.from(new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4)));
-        }
-      }
+      const specs = SLICE_AXES.flatMap((axis) => {
+        const n = vol.dims[sliceGeometry(vol, axis, 0).fixed];
+        return [0, Math.floor(n / 2), n - 1].map((index) => ({ axis, index, out: join(dir, `${name}-${axis}-${index}.f32`) }));
+      });
+      const sizes = runPython('slice_ref.py', [path, ...specs.map((p) => `${p.axis}:${p.index}:${p.out}`)]).trim().split('\n');
+      specs.forEach(({ axis, index, out }, k) => {
+        const geo = sliceGeometry(vol, axis, index);
+        expect([geo.width, geo.height], `${name} ${axis}`).toEqual(sizes[k].split(' ').map(Number));
+        const b = readFileSync(out);
+        expect(Array.from(extractSlice(vol, geo)), `${name} ${axis} ${index}`).toEqual(Array.from(new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4)));
+      });
     }
   });
 });

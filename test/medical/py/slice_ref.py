@@ -5,28 +5,30 @@ whether that axis was flipped); then shown radiologically: axial C[::-1, ::-1, k
 left, Anterior up), coronal C[::-1, j, ::-1].T (Superior up), sagittal C[i, ::-1, ::-1].T
 (Anterior on the left). Writes float32, row-major.
 
-usage: slice_ref.py FILE AXIS N OUT.f32
+usage: slice_ref.py FILE AXIS:N:OUT.f32 ...   (prints "width height" per slice)
 """
 import sys
 
 import nibabel as nib
 import numpy as np
 
-path, axis, n, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+path = sys.argv[1]
 img = nib.load(path)
 ornt = nib.orientations.io_orientation(img.affine)  # row v: voxel axis v -> (world axis, flip)
-world = {"sagittal": 0, "coronal": 1, "axial": 2}[axis]
-vox = int(np.where(ornt[:, 0] == world)[0][0])
-size = img.shape[vox]
-c_index = n if ornt[vox, 1] > 0 else size - 1 - n
 C = np.asanyarray(nib.as_closest_canonical(img).dataobj).astype(np.float32)
 while C.ndim > 3:
     C = C[..., 0]
-if axis == "axial":
-    s = C[::-1, ::-1, c_index].T
-elif axis == "coronal":
-    s = C[::-1, c_index, ::-1].T
-else:
-    s = C[c_index, ::-1, ::-1].T
-np.ascontiguousarray(s, dtype="<f4").tofile(out)
-print(f"{s.shape[1]} {s.shape[0]}")
+for spec in sys.argv[2:]:
+    axis, n, out = spec.split(":", 2)
+    n = int(n)
+    world = {"sagittal": 0, "coronal": 1, "axial": 2}[axis]
+    vox = int(np.where(ornt[:, 0] == world)[0][0])
+    c_index = n if ornt[vox, 1] > 0 else img.shape[vox] - 1 - n
+    if axis == "axial":
+        s = C[::-1, ::-1, c_index].T
+    elif axis == "coronal":
+        s = C[::-1, c_index, ::-1].T
+    else:
+        s = C[c_index, ::-1, ::-1].T
+    np.ascontiguousarray(s, dtype="<f4").tofile(out)
+    print(f"{s.shape[1]} {s.shape[0]}")
