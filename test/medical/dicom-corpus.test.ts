@@ -46,6 +46,9 @@ const CASES: Case[] = [
   { file: 'SC_jpeg_no_color_transform.dcm', ref: 'dcmdjpeg' },
   { file: 'SC_jpeg_no_color_transform_2.dcm', ref: 'dcmdjpeg' },
   { file: 'SC_rgb_jpeg_gdcm.dcm', ref: 'dcmdjpeg' },
+  { file: 'SC_rgb_jpeg_lossy_gdcm.dcm', ref: 'dcmdjpeg' },
+  { file: 'SC_rgb_jpeg_app14_dcmd.dcm', ref: 'dcmdjpeg' },
+  { file: 'J2K_pixelrep_mismatch.dcm' }, // unsigned J2K samples under Pixel Representation 1, BitsStored 13
   { file: 'SC_rgb_small_odd_jpeg.dcm', ref: 'dcmdjpeg' },
   { file: 'SC_rgb_rle.dcm' },
   { file: 'SC_rgb_rle_2frame.dcm' },
