@@ -4,6 +4,7 @@
 #    rejects bookworm's own Mesa 22, and Node runs the test suite on lavapipe.
 #  - Debian's chromium, for the headless-browser tests and its SwiftShader Vulkan ICD.
 #  - python3-torch: the .pth reader's tests write real torch.save checkpoints (test/pth/).
+#  - pydicom, nibabel, dcmtk, dcm2niix and mricron-data for the medical readers' tests.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
 src=/etc/apt/sources.list.d/debian.sources
@@ -18,3 +19,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
 $SUDO apt-get install -y -qq chromium libvulkan1 >/dev/null
 $SUDO apt-get install -y -qq python3-torch >/dev/null
+# The medical readers' test tools and the data they ship (test/medical): pydicom (+ its test files),
+# nibabel (+ its test data), dcmtk, dcm2niix and the MRIcron templates.
+$SUDO apt-get install -y -qq python3-pydicom python3-nibabel python3-numpy dcmtk dcm2niix mricron-data >/dev/null

@@ -39,3 +39,6 @@ export {
 } from './worker/client.js';
 export { SamUnetWorkerError, type WorkerWeights, type WorkerImageSource, type WorkerModelInfo, type WorkerDecodeResult, type Rgba, type Endpoint } from './worker/protocol.js';
 export { serveSamUnet, type HostOptions } from './worker/host.js';
+// Medical scans: DICOM files and series, NIfTI volumes, slices, values → the model's RGB.
+export * from './medical/index.js';
+export type { Volume, Affine, VolumeSource } from './volume/types.js';

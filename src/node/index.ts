@@ -76,3 +76,4 @@ export async function loadWeightsFromFile(
 ): Promise<ModelWeights> {
   return ModelWeights.load(gpu, await fileWeights(path, opts), { variant: opts.variant });
 }
+export { readDicomFolder, openScanPath } from './medical.js';

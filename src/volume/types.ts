@@ -53,5 +53,9 @@ export interface Volume {
   readonly modality: string;
   /** The file's own display window (DICOM WindowCenter / WindowWidth, first value), when it has one. */
   readonly window?: { readonly center: number; readonly width: number };
+  /** DICOM MONOCHROME1: higher values are shown darker (window-to-RGB inverts). */
+  readonly invert?: boolean;
+  /** What the reader found odd but readable (skipped files, sheared slices, …), named. */
+  readonly warnings?: readonly string[];
   readonly source: VolumeSource;
 }
