@@ -10,15 +10,10 @@
 // ref: https://nifti.nimh.nih.gov/pub/dist/src/niftilib/nifti1.h (field layout);
 //      nifti1_io.c nifti_mat44_to_quatern (the quaternion).
 import { gzipSync } from 'fflate';
+import { checkLabels, LabelMapError, type Labels } from './labels.js';
 import type { Affine, Volume } from './types.js';
 
-/** A label map the writer cannot write as given; the message says why. */
-export class LabelMapError extends Error {
-  override name = 'LabelMapError';
-}
-
-/** Labels per voxel of a volume's grid, in its index order (i fastest); 0 is background. */
-export type Labels = Uint8Array | Uint16Array;
+export { LabelMapError, type Labels } from './labels.js';
 
 export interface NiftiWriteOptions {
   /** Gzip the file (.nii.gz); default true. */
@@ -33,25 +28,6 @@ const NIFTI_INTENT_LABEL = 1002;
 const NIFTI_UNITS_MM = 2;
 const DT_UINT8 = 2;
 const DT_UINT16 = 512;
-
-/** The volume's grid checked, and the labels' byte form (uint8 or uint16). */
-export function checkLabels(labels: Labels, ref: Pick<Volume, 'dims' | 'affine'>): { dims: [number, number, number]; max: number } {
-  const dims = ref?.dims;
-  if (!Array.isArray(dims) || dims.length !== 3 || !dims.every((d) => Number.isInteger(d) && d >= 1)) {
-    throw new LabelMapError(`dims must be three positive integers, got ${JSON.stringify(dims)}`);
-  }
-  if (!(labels instanceof Uint8Array) && !(labels instanceof Uint16Array)) {
-    throw new LabelMapError(`labels must be a Uint8Array or Uint16Array, got ${Object.prototype.toString.call(labels)}`);
-  }
-  const n = dims[0] * dims[1] * dims[2];
-  if (labels.length !== n) throw new LabelMapError(`${labels.length} labels for a ${dims.join('×')} volume, which has ${n} voxels`);
-  const a = ref.affine;
-  if (!(a instanceof Float64Array) || a.length !== 16 || !a.every(Number.isFinite)) throw new LabelMapError('affine must be a Float64Array of 16 finite values (4×4, row-major)');
-  if (a[12] !== 0 || a[13] !== 0 || a[14] !== 0 || a[15] !== 1) throw new LabelMapError(`affine's last row must be [0, 0, 0, 1], got [${[...a.subarray(12)]}]`);
-  let max = 0;
-  for (let i = 0; i < labels.length; i++) if (labels[i]! > max) max = labels[i]!;
-  return { dims: [dims[0], dims[1], dims[2]], max };
-}
 
 /** The quaternion form of an affine (nifti_mat44_to_quatern), or null when it is not rotation · scale. */
 export function affineToQuatern(a: Affine): { b: number; c: number; d: number; qfac: 1 | -1; pixdim: [number, number, number]; offset: [number, number, number] } | null {
