@@ -11,7 +11,7 @@
 // ref: DICOM PS3.3 A.51 (Segmentation IOD), C.8.20 (Segmentation modules), C.7.6.16 (functional
 //      groups); PS3.5 §8.1.1 (1-bit pixel data: frames packed back to back, first pixel in the LSB).
 import { dicomFile, ds, newUid, type Dataset, type Element } from './dicom-write.js';
-import { checkLabels, LabelMapError, type Labels } from './labels.js';
+import { checkLabels, labelColor, LabelMapError, type Labels } from './labels.js';
 import type { Volume } from './types.js';
 
 export const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
@@ -28,7 +28,7 @@ export interface SegmentDescription {
   label: number;
   /** SegmentLabel; default 'Label N'. */
   name?: string;
-  /** sRGB 0–255, written as RecommendedDisplayCIELabValue; default from a fixed palette. */
+  /** sRGB 0–255, written as RecommendedDisplayCIELabValue; default labelColor(label). */
   color?: readonly [number, number, number];
   /** SegmentedPropertyCategory / Type; default SCT 85756007 'Tissue' / SCT 85756007 'Tissue'. */
   category?: Code;
@@ -50,9 +50,6 @@ export interface DicomSegOptions {
 }
 
 const TISSUE: Code = { value: '85756007', scheme: 'SCT', meaning: 'Tissue' };
-const PALETTE: readonly (readonly [number, number, number])[] = [
-  [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230],
-];
 /** The patient / study attributes copied from the source, by keyword. */
 const COPIED: readonly [keyword: string, tag: number, vr: 'PN' | 'LO' | 'DA' | 'CS' | 'TM' | 'SH', type2: boolean][] = [
   ['StudyDate', 0x00080020, 'DA', true], ['StudyTime', 0x00080030, 'TM', true], ['AccessionNumber', 0x00080050, 'SH', true],
@@ -148,7 +145,7 @@ export function dicomSeg(labels: Labels, volume: Pick<Volume, 'dims' | 'affine' 
     [0x00620005, 'LO', s.name ?? `Label ${s.label}`],
     [0x00620008, 'CS', algo.type],
     [0x00620009, 'LO', algo.name],
-    [0x0062000d, 'US', rgbToDicomLab(s.color ?? PALETTE[i % PALETTE.length]!)],
+    [0x0062000d, 'US', rgbToDicomLab(s.color ?? labelColor(s.label))],
     [0x0062000f, 'SQ', [code(s.type ?? TISSUE)]],
   ]);
   const perFrame: Dataset[] = frames.map(({ segment, k }) => {

@@ -28,3 +28,13 @@ export function checkLabels(labels: Labels, ref: Pick<Volume, 'dims' | 'affine'>
   for (let i = 0; i < labels.length; i++) if (labels[i]! > max) max = labels[i]!;
   return { dims: [dims[0], dims[1], dims[2]], max };
 }
+
+/** Distinct colours for labels 1, 2, … (repeating after 8); sRGB 0–255. */
+export const LABEL_COLORS: readonly (readonly [number, number, number])[] = [
+  [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230],
+];
+
+/** The display colour of label `label` ≥ 1. */
+export function labelColor(label: number): readonly [number, number, number] {
+  return LABEL_COLORS[(label - 1) % LABEL_COLORS.length]!;
+}
