@@ -128,11 +128,16 @@ describe('progress', () => {
     c.tick(2);
     r.item('line 4 (d.png)', 'done');
     r.end();
+    const quick = progressReporter({ write: (s) => out.push(s) }, () => 0);
+    quick.start(3, 0);
+    quick.item('line 1 (x.png)', 'failed', 'ENOENT'); // within the first second: no rate yet
     expect(out.join('')).toBe(
       'batch: 4 item(s), 1 already done\n' +
       '2/4 items, 0.50 items/s, 0:04 left · line 2 (b.png) done\n' +
       '3/4 items, 0.50 items/s, 0:02 left · line 3 (c.png) failed: ImageDecodeError: truncated\n' +
-      '4/4 items, 0.50 items/s, done in 0:06 · line 4 (d.png) done\n',
+      '4/4 items, 0.50 items/s, done in 0:06 · line 4 (d.png) done\n' +
+      'batch: 3 item(s)\n' +
+      '1/3 items, ? items/s, ? left · line 1 (x.png) failed: ENOENT\n',
     );
     expect(out.join('')).not.toMatch(/\r|\x1b/);
   });

@@ -55,17 +55,22 @@ export async function batchCommand(args: string[], deps: BatchDeps): Promise<num
   const stderr = deps.stderr ?? process.stderr;
   const stdout = deps.stdout ?? process.stdout;
   let o: ReturnType<typeof options>;
-  let items;
   try {
     o = options(args);
+  } catch (e) {
+    if (!(e instanceof UsageError || e instanceof ManifestError || (e as Error).name === 'TypeError')) throw e; // parseArgs: TypeError
+    stderr.write(`sam-unet batch: ${(e as Error).message}\n\n${BATCH_USAGE}\n`);
+    return 2;
+  }
+  let items;
+  try {
     const text = await readFile(o.manifest, 'utf8').catch((e: Error) => {
-      throw new ManifestError(`cannot read the manifest: ${e.message}`);
+      throw new ManifestError(`cannot read it: ${e.message}`);
     });
     items = parseManifest(text, { manifestDir: dirname(resolve(o.manifest)), outDir: resolve(o['out-dir']!) });
   } catch (e) {
-    const usage = e instanceof UsageError || (e as Error).name === 'TypeError' && /option|argument/i.test((e as Error).message);
-    if (!usage && !(e instanceof ManifestError)) throw e;
-    stderr.write(`sam-unet batch: ${e instanceof ManifestError ? `${args.find((a) => !a.startsWith('-')) ?? 'manifest'}: ` : ''}${(e as Error).message}\n${usage ? `\n${BATCH_USAGE}\n` : ''}`);
+    if (!(e instanceof ManifestError)) throw e;
+    stderr.write(`sam-unet batch: ${o.manifest}: ${e.message}\n`);
     return 2;
   }
   const mine = o.shard ? items.filter((it) => inShard(it.line, o.shard!)) : items;

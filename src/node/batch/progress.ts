@@ -34,10 +34,10 @@ export function progressReporter(sink: ProgressSink, now: () => number = () => p
   const tty = !!sink.isTTY;
   const status = (): string => {
     const secs = (now() - t0) / 1000;
-    const rate = processed > 0 && secs > 0 ? processed / secs : 0;
+    // No rate in the first second: a quick failure would promise thousands of items per second.
+    const rate = processed > 0 && secs >= 1 ? processed / secs : 0;
     const left = total - finished;
-    const eta = rate > 0 ? clock(left / rate) : '?';
-    return `${finished}/${total} items, ${rate.toFixed(2)} items/s, ${left ? `${eta} left` : `done in ${clock(secs)}`}`;
+    return `${finished}/${total} items, ${rate ? rate.toFixed(2) : '?'} items/s, ${left ? `${rate ? clock(left / rate) : '?'} left` : `done in ${clock(secs)}`}`;
   };
   const clear = () => {
     if (drawn) sink.write('\r\x1b[2K');
