@@ -3,6 +3,8 @@
 #  - Mesa 25 lavapipe (Vulkan on the CPU) from bookworm-backports: Dawn (npm `webgpu`)
 #    rejects bookworm's own Mesa 22, and Node runs the test suite on lavapipe.
 #  - Debian's chromium, for the headless-browser tests and its SwiftShader Vulkan ICD.
+#  - Independent readers the volume-output tests check our files with: nibabel (NIfTI), pydicom,
+#    dcmtk's dcmdump and dicom3tools' dciodvfy (DICOM SEG), PIL (PNG).
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
 src=/etc/apt/sources.list.d/debian.sources
@@ -16,3 +18,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
 $SUDO apt-get install -y -qq chromium libvulkan1 >/dev/null
+$SUDO apt-get install -y -qq python3-nibabel python3-pydicom python3-numpy python3-pil dcmtk dicom3tools >/dev/null
