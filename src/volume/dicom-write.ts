@@ -3,6 +3,7 @@
 // toolkit in the bundle. Values are checked against their VR (length, characters), so that a
 // value from a hostile source file cannot turn into extra values or a malformed file.
 // ref: DICOM PS3.5 §6.2 (VRs), §7.1.2 (explicit VR encoding), §7.5 (sequences); PS3.10 §7.1 (meta).
+import { concatBytes, totalLength } from '../util/bytes.js';
 
 /** A dataset the writer refuses; the message names the attribute. */
 export class DicomWriteError extends Error {
@@ -96,11 +97,11 @@ export function encodeDataset(ds: Dataset): Uint8Array[] {
     if (vr === 'SQ') {
       body = (value as readonly Dataset[]).flatMap((item) => {
         const parts = encodeDataset(item);
-        return [itemHeader(0xfffee000, parts.reduce((n, p) => n + p.length, 0)), ...parts];
+        return [itemHeader(0xfffee000, totalLength(parts)), ...parts];
       });
     } else if (TEXT[vr]) body = [textBytes(tag, vr, value as string | string[])];
     else body = [binaryBytes(tag, vr, value as number[] | Uint8Array)];
-    const len = body.reduce((n, p) => n + p.length, 0);
+    const len = totalLength(body);
     const head = new Uint8Array(LONG.has(vr) ? 12 : 8);
     const v = new DataView(head.buffer);
     v.setUint16(0, tag >>> 16, true);
@@ -138,15 +139,9 @@ export function dicomFile(sopClassUID: string, sopInstanceUID: string, ds: Datas
     [0x00020012, 'UI', IMPLEMENTATION_CLASS_UID],
     [0x00020013, 'SH', 'SAMUNET_WEBGPU'],
   ]);
-  const metaLen = meta.reduce((n, p) => n + p.length, 0);
+  const metaLen = totalLength(meta);
   const parts = [new Uint8Array(128), utf8.encode('DICM'), ...encodeDataset([[0x00020000, 'UL', [metaLen]]]), ...meta, ...encodeDataset(ds)];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** A new UID: '2.25.' and a random (version 4) UUID as a decimal integer (ISO/IEC 9834-8). */

@@ -3,18 +3,13 @@
 // its frame. Two slices with the same pixels share a key; a different checkpoint never does.
 import type { FrameInfo } from '../model/prompts.js';
 import type { SafetensorsFile } from '../safetensors/read.js';
+import { concatBytes } from '../util/bytes.js';
 
 const utf8 = new TextEncoder();
 
 /** Lowercase hex SHA-256 of the parts, concatenated (strings as UTF-8). */
 export async function sha256Hex(...parts: (Uint8Array | string)[]): Promise<string> {
-  const bytes = parts.map((p) => (typeof p === 'string' ? utf8.encode(p) : p));
-  const all = new Uint8Array(bytes.reduce((n, b) => n + b.byteLength, 0));
-  let o = 0;
-  for (const b of bytes) {
-    all.set(b, o);
-    o += b.byteLength;
-  }
+  const all = concatBytes(parts.map((p) => (typeof p === 'string' ? utf8.encode(p) : p)));
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', all));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
