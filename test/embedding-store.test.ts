@@ -168,6 +168,10 @@ describe('EmbeddingStore', () => {
     const again = await store.acquireImage({ ...img, data: img.data.slice() }); // same pixels, another array
     expect(store.stats).toMatchObject({ encodes: 2, cpuHits: 1 });
     const direct = await model.encode(img);
+    // Our bytes per cached slice: exactly the encoder's two outputs.
+    const enc = await model.encoderPlan();
+    expect(enc.outputTensor('image_embeddings').buffer!.size + enc.outputTensor('multi_scale_feature').buffer!.size).toBe(EMBEDDING_BYTES);
+    expect(EMBEDDING_BYTES).toBe(768 * 1024);
     expect(await decodeOf(again.embedding)).toEqual(await decodeOf(direct));
     direct.destroy();
     again.release();
