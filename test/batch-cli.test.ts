@@ -4,8 +4,8 @@
 //   B  --resume, interrupted by SIGINT after its first item: it finishes the current item, exits 130;
 //   C  --resume --shard 1/2 and D  --resume --shard 2/2 complete the rest (D: the two bad items fail,
 //      exit 1, each listed with its error; the others are done).
-// Afterwards no partial file is left, every mask is a whole PNG, and every mask equals the
-// library's own result for the same image and prompts. Also: usage and manifest errors exit 2
+// Afterwards no partial file is left, every mask is a whole PNG, and the masks of one item per
+// kind of prompt (two boxes; points only; box and point) equal the library's for the same inputs. Also: usage and manifest errors exit 2
 // naming the line, and --dry-run shows shards 1/3, 2/3, 3/3 covering every line exactly once.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -174,10 +174,10 @@ describe('sam-unet batch', () => {
     const rows = (await dryRun('1/1')).map((r) => r.split('\t'));
     expect(rows.filter((r) => r[1] === 'image' && r[4] === 'done').map((r) => Number(r[0]))).toEqual([1, 2, 3, 5, 6, 7]);
 
-    // The masks are the library's.
+    // The masks are the library's: one item of each kind of prompt (two boxes; points only; a box and a point).
     const model = await SamUnet.load(await testGpu(), syntheticWeights('res34'));
     try {
-      for (const [lineNo, files] of Object.entries(masks)) {
+      for (const [lineNo, files] of Object.entries(masks).filter(([n]) => ['2', '3', '6'].includes(n))) {
         const l = lines[Number(lineNo) - 1] as { input: string; boxes?: [number, number, number, number][]; points?: [number, number, number][] };
         const image = decodePng(readFileSync(join(dir, l.input)));
         const sets: PromptSet[] = l.boxes ? l.boxes.map((box) => ({ box, points: l.points ?? [] })) : [{ points: l.points! }];
