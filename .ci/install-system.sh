@@ -5,6 +5,8 @@
 #  - Debian's chromium, for the headless-browser tests and its SwiftShader Vulkan ICD.
 #  - python3-torch: the .pth reader's tests write real torch.save checkpoints (test/pth/).
 #  - pydicom, nibabel, dcmtk, dcm2niix and mricron-data for the medical readers' tests.
+#  - Independent readers the volume-output tests check our files with: nibabel (NIfTI), pydicom,
+#    dcmtk's dcmdump and dicom3tools' dciodvfy (DICOM SEG), PIL (PNG).
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
 src=/etc/apt/sources.list.d/debian.sources
@@ -22,3 +24,5 @@ $SUDO apt-get install -y -qq python3-torch >/dev/null
 # The medical readers' test tools and the data they ship (test/medical): pydicom (+ its test files),
 # nibabel (+ its test data), dcmtk, dcm2niix and the MRIcron templates.
 $SUDO apt-get install -y -qq python3-pydicom python3-nibabel python3-numpy dcmtk dcm2niix mricron-data >/dev/null
+# The volume outputs' independent readers (test/volume): PIL (PNG) and dicom3tools' dciodvfy (DICOM SEG).
+$SUDO apt-get install -y -qq python3-pil dicom3tools >/dev/null

@@ -22,6 +22,7 @@ import { f32ArrayToF16, serializeSafetensors, writeSafetensors, type LazyTensorE
 import type { Precision } from './weights/load.js';
 import type { WeightProvider } from './weights/source.js';
 import { safetensorsWeights } from './weights/sources.js';
+import { batchCommand } from './node/batch/command.js';
 
 const USAGE = `sam-unet — SAM-UNet medical image segmentation on WebGPU
 
@@ -32,6 +33,7 @@ Usage:
   sam-unet synth-weights --variant res50|res34 --out W.safetensors [--dtype f32|f16]
   sam-unet convert IN.safetensors|IN.pth --out OUT.safetensors [--dtype f16|f32]
   sam-unet demo [--out-dir DIR] [--variant res50|res34]
+  sam-unet batch MANIFEST.jsonl --out-dir DIR --weights W [--shard K/N] [--resume] [--dry-run]
   sam-unet info
 
 IMAGE is PNG or JPEG. Coordinates are pixels of the original image. Each --box is one prompt set
@@ -315,6 +317,7 @@ async function main(argv: string[]): Promise<number> {
       case 'convert': await convert(rest); break;
       case 'demo': await demo(rest); break;
       case 'info': await info(); break;
+      case 'batch': return await batchCommand(rest, { loadModel: async (w, v, p) => loadModel(await requestGpu(), w, v, p) });
       case undefined: case '-h': case '--help': case 'help': console.log(USAGE); return cmd === undefined ? 2 : 0;
       default: throw new UsageError(`unknown command '${cmd}'`);
     }

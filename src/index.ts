@@ -42,3 +42,15 @@ export { serveSamUnet, type HostOptions } from './worker/host.js';
 // Medical scans: DICOM files and series, NIfTI volumes, slices, values → the model's RGB.
 export * from './medical/index.js';
 export type { Volume, Affine, VolumeSource } from './volume/types.js';
+// Volumes: embeddings kept across slices (GPU → CPU → IndexedDB), label maps as NIfTI, DICOM SEG, PNG slices.
+export { EMBEDDING_LENGTHS, type EmbeddingData } from './model/sam_unet.js';
+export {
+  EmbeddingStore, EMBEDDING_BYTES, type EmbeddingStoreOptions, type EmbeddingLease, type EmbeddingStoreStats, type PersistentEmbeddingCache,
+} from './volume/embedding-store.js';
+export { embeddingKey, safetensorsIdentity, sha256Hex } from './volume/embedding-key.js';
+export { IdbEmbeddingCache, DEFAULT_EMBEDDING_DB, type IdbEmbeddingCacheOptions } from './volume/idb-cache.js';
+export { LabelMapError, LABEL_COLORS, labelColor, type Labels } from './volume/labels.js';
+export { niftiLabelMap, affineToQuatern, type NiftiWriteOptions } from './volume/nifti-write.js';
+export { dicomSeg, SEGMENTATION_STORAGE, type DicomSegOptions, type SegmentDescription, type Code } from './volume/dicom-seg.js';
+export { DicomWriteError } from './volume/dicom-write.js';
+export { labelSlicesPng, type PngSlicesOptions } from './volume/png-slices.js';

@@ -9,6 +9,7 @@
 
 import { unzlibSync, zlibSync } from 'fflate';
 import { crc32 } from '../util/crc32.js';
+import { concatBytes } from '../util/bytes.js';
 import { checkImageSize, ImageDecodeError, newRgbImage, type RgbImage } from './types.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -237,11 +238,5 @@ export function encodePng(width: number, height: number, data: Uint8Array, chann
   ihdr[8] = 8;
   ihdr[9] = channels === 1 ? 0 : channels === 3 ? 2 : 6;
   const parts = [Uint8Array.from(SIGNATURE), chunk('IHDR', ihdr), chunk('IDAT', zlibSync(raw, { level: 6 })), chunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

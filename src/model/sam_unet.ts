@@ -82,6 +82,40 @@ function modelInput(image: RgbImage, frame: FrameInfo): Float32Array {
   return preprocess(resizeBilinear(image, frame.inputW, frame.inputH), INPUT_SIZE);
 }
 
+function checkFinite(v: Float32Array, what: string): void {
+  const bad = nonFiniteIndex(v);
+  if (bad >= 0) throw new ImageInputError(`${what} holds ${v[bad]} at index ${bad}`);
+}
+
+/** `frame` checked against the one SamUnet.prepare gives for its size on this device; returns that one. */
+function checkFrame(gpu: Gpu, frame: FrameInfo, what: string): FrameInfo {
+  if (frame === null || typeof frame !== 'object') throw new ImageInputError(`${what}: frame must be { width, height, inputW, inputH }`);
+  const expected = imageFrame(frame.width, frame.height, `${what}: frame`);
+  if (frame.inputW !== expected.inputW || frame.inputH !== expected.inputH) {
+    throw new ImageInputError(
+      `${what}: frame ${frame.width}×${frame.height} resizes to ${expected.inputW}×${expected.inputH}, but the frame says ${frame.inputW}×${frame.inputH} (use SamUnet.prepare)`,
+    );
+  }
+  checkLogitsFit(gpu, expected, `${what}: frame`);
+  return expected;
+}
+/** Values per image of the encoder's two outputs. */
+export const EMBEDDING_LENGTHS = {
+  /** image_embeddings [1, 256, 16, 16] */
+  embeddings: 256 * 16 * 16,
+  /** multi_scale_feature [1, 32, 64, 64] */
+  multiScaleFeature: 32 * 64 * 64,
+} as const;
+
+/** An ImageEmbedding's values on the host (exportEmbedding / importEmbedding): 768 KiB of float32. */
+export interface EmbeddingData {
+  frame: FrameInfo;
+  /** [1, 256, 16, 16] */
+  embeddings: Float32Array;
+  /** [1, 32, 64, 64] */
+  multiScaleFeature: Float32Array;
+}
+
 /** An encoded image: its embeddings on the GPU, ready for any number of decodes. */
 export class ImageEmbedding {
   constructor(
@@ -208,17 +242,8 @@ export class SamUnet {
     if (!(input instanceof Float32Array) || input.length !== size) {
       throw new ImageInputError(`encodeInput: input must be a Float32Array of 1×3×${INPUT_SIZE}×${INPUT_SIZE} = ${size} values, got ${input instanceof Float32Array ? input.length : Object.prototype.toString.call(input)}`);
     }
-    const bad = nonFiniteIndex(input);
-    if (bad >= 0) throw new ImageInputError(`encodeInput: input holds ${input[bad]} at index ${bad}`);
-    if (frame === null || typeof frame !== 'object') throw new ImageInputError('encodeInput: frame must be { width, height, inputW, inputH }');
-    const expected = imageFrame(frame.width, frame.height, 'encodeInput: frame');
-    if (frame.inputW !== expected.inputW || frame.inputH !== expected.inputH) {
-      throw new ImageInputError(
-        `encodeInput: frame ${frame.width}×${frame.height} resizes to ${expected.inputW}×${expected.inputH}, but the frame says ${frame.inputW}×${frame.inputH} (use SamUnet.prepare)`,
-      );
-    }
-    checkLogitsFit(this.gpu, expected, 'encodeInput: frame');
-    return this.runEncoder(input, expected);
+    checkFinite(input, 'encodeInput: input');
+    return this.runEncoder(input, checkFrame(this.gpu, frame, 'encodeInput'));
   }
 
   private async runEncoder(input: Float32Array, frame: FrameInfo): Promise<ImageEmbedding> {
@@ -236,6 +261,59 @@ export class SamUnet {
     } catch (err) {
       e.destroy();
       m.destroy();
+      throw err;
+    }
+    const emb = new ImageEmbedding(frame, e, m, this);
+    this.embeddingsAlive.add(emb);
+    return emb;
+  }
+
+  /** Reads an embedding back to the host (for a cache: importEmbedding re-creates it). */
+  async exportEmbedding(emb: ImageEmbedding): Promise<EmbeddingData> {
+    this.check('exportEmbedding');
+    if (!(emb instanceof ImageEmbedding) || emb.owner !== this) throw new Error('exportEmbedding: not an ImageEmbedding of this model');
+    if (emb.destroyed) throw new Error('exportEmbedding: the embedding was destroyed');
+    const e = EMBEDDING_LENGTHS.embeddings * 4;
+    const m = EMBEDDING_LENGTHS.multiScaleFeature * 4;
+    const read = this.gpu.device.createBuffer({ size: e + m, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'exportEmbedding' });
+    try {
+      const enc = this.gpu.device.createCommandEncoder({ label: 'exportEmbedding' });
+      enc.copyBufferToBuffer(emb.embeddings, 0, read, 0, e);
+      enc.copyBufferToBuffer(emb.multiScaleFeature, 0, read, e, m);
+      this.gpu.device.queue.submit([enc.finish()]);
+      await read.mapAsync(GPUMapMode.READ);
+      const all = new Float32Array(read.getMappedRange().slice(0));
+      read.unmap();
+      return { frame: { ...emb.frame }, embeddings: all.subarray(0, e / 4), multiScaleFeature: all.subarray(e / 4) };
+    } catch (err) {
+      if (deviceLost(this.gpu.device)) throw deviceLostError(this.gpu.device, 'exportEmbedding');
+      throw err;
+    } finally {
+      read.destroy();
+    }
+  }
+
+  /** An embedding on the GPU from host values (exportEmbedding's result), as if encoded here. */
+  importEmbedding(data: EmbeddingData): ImageEmbedding {
+    this.check('importEmbedding');
+    if (data === null || typeof data !== 'object') throw new ImageInputError('importEmbedding: expected { frame, embeddings, multiScaleFeature }');
+    const frame = checkFrame(this.gpu, data.frame, 'importEmbedding');
+    const device = this.gpu.device;
+    const upload = (v: Float32Array, n: number, name: 'embeddings' | 'multiScaleFeature') => {
+      if (!(v instanceof Float32Array) || v.length !== n) {
+        throw new ImageInputError(`importEmbedding: ${name} must be a Float32Array of ${n} values, got ${v instanceof Float32Array ? v.length : Object.prototype.toString.call(v)}`);
+      }
+      checkFinite(v, `importEmbedding: ${name}`);
+      const b = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, label: name });
+      device.queue.writeBuffer(b, 0, v as Float32Array<ArrayBuffer>);
+      return b;
+    };
+    const e = upload(data.embeddings, EMBEDDING_LENGTHS.embeddings, 'embeddings');
+    let m: GPUBuffer;
+    try {
+      m = upload(data.multiScaleFeature, EMBEDDING_LENGTHS.multiScaleFeature, 'multiScaleFeature');
+    } catch (err) {
+      e.destroy();
       throw err;
     }
     const emb = new ImageEmbedding(frame, e, m, this);

@@ -77,3 +77,10 @@ export async function loadWeightsFromFile(
   return ModelWeights.load(gpu, await fileWeights(path, opts), { variant: opts.variant });
 }
 export { readDicomFolder, openScanPath } from './medical.js';
+
+// Batch runs (`sam-unet batch`): the manifest, the runner, atomic writes, progress.
+export { parseManifest, parseShard, inShard, maskPaths, ManifestError, type BatchItem, type ImageItem, type VolumeItem, type VolumeObject } from './batch/manifest.js';
+export { runBatch, summaryText, isDone, type BatchSummary, type RunOptions } from './batch/run.js';
+export { writeFileAtomic, removePartials } from './batch/atomic.js';
+export { progressReporter, type ProgressReporter, type ProgressSink } from './batch/progress.js';
+export { batchCommand, BATCH_USAGE } from './batch/command.js';

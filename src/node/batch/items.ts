@@ -1,0 +1,34 @@
+// What one batch item does. Image items: decode, encode once, decode every prompt set, write each
+// mask PNG atomically. Volume items: checked by the manifest parser, not run by this version.
+import { readFile } from 'node:fs/promises';
+import { decodeImage } from '../../image/decode.js';
+import { maskFromLogits } from '../../image/mask.js';
+import { encodePng } from '../../image/png.js';
+import type { PromptSet } from '../../model/prompts.js';
+import type { SamUnet } from '../../model/sam_unet.js';
+import { writeFileAtomic } from './atomic.js';
+import type { BatchItem, ImageItem } from './manifest.js';
+
+/** A manifest item this version checks but cannot run yet. */
+export class NotSupportedYetError extends Error {
+  override name = 'NotSupportedYetError';
+}
+
+export async function segmentImageItem(model: SamUnet, item: ImageItem): Promise<void> {
+  const image = decodeImage(new Uint8Array(await readFile(item.input)));
+  const sets: PromptSet[] = item.boxes.length ? item.boxes.map((box) => ({ box, points: item.points })) : [{ points: item.points }];
+  const r = await model.segment(image, sets);
+  for (let i = 0; i < r.n; i++) {
+    await writeFileAtomic(item.outputs[i]!, encodePng(r.width, r.height, maskFromLogits(r.logits[i]!, r.width, r.height), 1));
+  }
+}
+
+/** The handler runBatch calls for each item. */
+export function itemHandler(model: SamUnet): (item: BatchItem) => Promise<void> {
+  return async (item) => {
+    if (item.kind === 'image') return segmentImageItem(model, item);
+    throw new NotSupportedYetError(
+      `${item.input}: volume items are checked but not run by this version (segmenting a whole scan comes with the \`sam-unet volume\` command)`,
+    );
+  };
+}
