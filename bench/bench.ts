@@ -75,6 +75,12 @@ export interface BenchReport {
   memory: MemoryPoint[];
   /** Whether the live buffer bytes after the last soak run exceed those after the timed runs. */
   memory_grew: boolean;
+  /**
+   * Dispatches per run (Plan.dispatchCount, Plan.lastRunDispatches): the encoder's, and the
+   * decoder's (one box) on the first decode of an image and on a new prompt for an image already
+   * decoded (its cached image-only segment skipped), beside all it records.
+   */
+  dispatches: { encode: number; decode_first: number; decode_new_prompt: number; decode_recorded: number };
 }
 
 export interface BenchOptions {
@@ -335,6 +341,9 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
     const d0 = performance.now();
     await model.decode(emb, prompt);
     const decCold = performance.now() - d0;
+    const f = emb.frame;
+    const dec = await model.decoderPlan({ n: 1, t: 2, hasMask: false, inputH: f.inputH, inputW: f.inputW, origH: f.height, origW: f.width });
+    const decodeFirst = dec.lastRunDispatches;
     memory.push({ run: 1, ...tracker.live });
     const decRuns: number[] = [];
     for (let i = 0; i < decodeRuns; i++) {
@@ -343,8 +352,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
       decRuns.push(performance.now() - s);
     }
     const enc = await model.encoderPlan();
-    const f = emb.frame;
-    const dec = await model.decoderPlan({ n: 1, t: 2, hasMask: false, inputH: f.inputH, inputW: f.inputW, origH: f.height, origW: f.width });
+    const dispatches = { encode: enc.lastRunDispatches, decode_first: decodeFirst, decode_new_prompt: dec.lastRunDispatches, decode_recorded: dec.dispatchCount };
     const encoderProfile = byKernel(await enc.profile(1));
     const decoderProfile = byKernel(await dec.profile(isSlow ? 3 : 20));
     const soak = opts.soak ?? 0;
@@ -385,9 +393,11 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
       decoder_profile: decoderProfile,
       memory,
       memory_grew: last.bytes > memory[0]!.bytes,
+      dispatches,
     };
     logProfile(log, 'encoder', encoderProfile);
     logProfile(log, 'decoder', decoderProfile);
+    log(`dispatches per run: encode ${dispatches.encode}; decode ${dispatches.decode_first} on an image's first decode, ${dispatches.decode_new_prompt} on a new prompt (${dispatches.decode_recorded} recorded)`);
     log(`encode median ${encMed.toFixed(0)} ms, decode median ${decMed.toFixed(1)} ms (${(100 * report.decode_fraction_of_encode).toFixed(2)} % of encode)`);
     if (gflop) log(`model rate ${report.model_gflops.toFixed(2)} GFLOP/s (nominal ${gflop} GFLOP) = ${(100 * report.model_fraction_of_matmul_best).toFixed(0)} % of the best matmul rate`);
     if (soak) log(`GPU memory over ${soak} more encode + decode runs: ${memory[0]!.buffers} buffers / ${memory[0]!.bytes} bytes before, ${last.buffers} / ${last.bytes} after${report.memory_grew ? ' (GREW)' : ' (no growth)'}`);

@@ -71,6 +71,7 @@ export class Plan {
   /** Cached segments (cached()): dispatches skipped while their key inputs are unchanged. */
   private readonly segments = new Segments();
   private destroyed = false;
+  private encodedLast = 0;
   stats: BuildStats | null = null;
 
   /** The kernel variant each family's ops record on this plan. */
@@ -162,8 +163,14 @@ export class Plan {
     this.recorded.push({ shader: spec.shader, constants, inputs: [...spec.inputs], outputs: [...spec.outputs], params, groups: spec.groups, label });
   }
 
+  /** Dispatches recorded (what a run encodes when no cached segment is skipped). */
   get dispatchCount(): number {
     return this.recorded.length;
+  }
+
+  /** Dispatches the last run() encoded (cached segments skipped), 0 before the first run. */
+  get lastRunDispatches(): number {
+    return this.encodedLast;
   }
 
   /**
@@ -304,14 +311,18 @@ export class Plan {
 
   /**
    * Encodes the recorded dispatches into one compute pass of `encoder`, leaving out the cached
-   * segments whose flag in `skip` is true (one flag per segment, in recording order).
+   * segments whose flag in `skip` is true (one flag per segment, in recording order). Returns the
+   * number of dispatches encoded.
    */
-  encode(encoder: GPUCommandEncoder, skip: readonly boolean[] = [], timestampWrites?: GPUComputePassTimestampWrites): void {
+  encode(encoder: GPUCommandEncoder, skip: readonly boolean[] = [], timestampWrites?: GPUComputePassTimestampWrites): number {
     const pass = encoder.beginComputePass({ label: this.label, timestampWrites });
+    let n = 0;
     for (let i = this.segments.next(0, skip); i < this.recorded.length; i = this.segments.next(i + 1, skip)) {
       this.encodeDispatch(pass, i, 1);
+      n++;
     }
     pass.end();
+    return n;
   }
 
   private encodeDispatch(pass: GPUComputePassEncoder, i: number, reps: number): void {
@@ -366,7 +377,7 @@ export class Plan {
           encoder.copyBufferToBuffer(v.buffer, v.offset ?? 0, t.buffer!, 0, t.bytes);
         }
       }
-      this.encode(encoder, skip);
+      this.encodedLast = this.encode(encoder, skip);
       for (const name of read) {
         const t = this.outputTensor(name);
         encoder.copyBufferToBuffer(t.buffer!, 0, this.staging.get(name)!, 0, Math.ceil(t.bytes / 4) * 4);
