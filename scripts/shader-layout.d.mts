@@ -5,7 +5,11 @@ export interface KernelLayout {
   params: { name: string; type: 'u32' | 'i32' | 'f32'; offset: number }[];
   paramBytes: number;
   constants: string[];
+  enables: string[];
 }
-export function expandIncludes(dir: string, file: string, stack?: string[]): string;
+export function expandIncludes(dir: string, file: string, stack?: string[], swap?: Record<string, string>): string;
+export interface KernelSource { name: string; code: string; twinOf?: string }
+export function kernelSources(dir: string): { kernels: KernelSource[]; storage: string; storageF16: string };
+export function f16Twin(code: string, storage: string, storageF16: string): string;
 export function kernelLayout(name: string, code: string): KernelLayout;
-export function emitShadersTs(kernels: { name: string; code: string; layout: KernelLayout }[]): string;
+export function emitShadersTs(kernels: (KernelSource & { layout: KernelLayout })[], storage: string, storageF16: string): string;

@@ -3,17 +3,58 @@
 // scripts/gen-shaders.mjs writes it into src/generated/shaders.ts as TypeScript types and a field
 // table, so that a wrapper whose params do not match the struct fails `tsc`, and Plan.dispatch
 // packs the named fields into the uniform words (src/gpu/params.ts).
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 
-/** The source of shaders/<file> with every line `#include "_<part>.wgsl"` replaced by that file. */
-export function expandIncludes(dir, file, stack = []) {
+/**
+ * The source of shaders/<file> with every line `#include "_<part>.wgsl"` replaced by that file
+ * (by the file `swap[part]` names instead, where it names one).
+ */
+export function expandIncludes(dir, file, stack = [], swap = {}) {
   if (stack.includes(file)) throw new Error(`include cycle: ${[...stack, file].join(' -> ')}`);
-  return readFileSync(join(dir, file), 'utf8').replace(/^#include "([^"]+)"\s*$/gm, (_, inc) => {
+  return readFileSync(join(dir, file), 'utf8').replace(/^#include "([^"]+)"\s*$/gm, (_, part) => {
+    const inc = swap[part] ?? part;
     if (!existsSync(join(dir, inc))) throw new Error(`${file}: #include "${inc}" not found in shaders/`);
-    return expandIncludes(dir, inc, [...stack, file]);
+    return expandIncludes(dir, inc, [...stack, file], swap);
   });
+}
+
+/** The line that gives a kernel an f16 twin: its storage element types (st, st4) come from here. */
+const STORAGE_INCLUDE = /^#include "_storage\.wgsl"\s*$/m;
+
+/** The source of a kernel's f16 twin from its own: `storage` (_storage.wgsl) swapped for `storageF16`, `enable f16;` first. */
+export function f16Twin(code, storage, storageF16) {
+  const at = code.indexOf(storage);
+  if (at < 0 || code.indexOf(storage, at + 1) >= 0) throw new Error('an f16 twin needs _storage.wgsl exactly once in its source');
+  return 'enable f16;\n' + code.replace(storage, storageF16);
+}
+
+/**
+ * Every kernel of shaders/ (files not starting with `_`), sorted by name, as { name, code, twinOf? }.
+ * A kernel whose own file has the line `#include "_storage.wgsl"` (alias st = f32, st4 = vec4<f32>:
+ * the element types of its activation and weight bindings) is also a kernel `<name>_f16` (twinOf:
+ * name): the same source with _storage_f16.wgsl (st = f16) in its place and `enable f16;` first
+ * (f16Twin), so that each kernel's logic exists once. Its sums stay f32 wherever the source computes
+ * in f32 (it converts on load and store).
+ */
+export function kernelSources(dir) {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl') && !f.startsWith('_')).sort();
+  const storage = readFileSync(join(dir, '_storage.wgsl'), 'utf8');
+  const storageF16 = readFileSync(join(dir, '_storage_f16.wgsl'), 'utf8');
+  const out = [];
+  for (const f of files) {
+    const name = f.slice(0, -5);
+    const code = expandIncludes(dir, f);
+    out.push({ name, code });
+    if (STORAGE_INCLUDE.test(readFileSync(join(dir, f), 'utf8'))) {
+      if (files.includes(`${name}_f16.wgsl`)) throw new Error(`shaders/${name}_f16.wgsl: the name of ${f}'s generated f16 twin`);
+      const twin = f16Twin(code, storage, storageF16);
+      if (twin !== 'enable f16;\n' + expandIncludes(dir, f, [], { '_storage.wgsl': '_storage_f16.wgsl' })) throw new Error(`${f}: its f16 twin is not its source with _storage_f16.wgsl included`);
+      out.push({ name: `${name}_f16`, code: twin, twinOf: name });
+    }
+  }
+  return { kernels: out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), storage, storageF16 };
 }
 
 const SCALARS = new Set(['u32', 'i32', 'f32']);
@@ -68,7 +109,9 @@ export function kernelLayout(name, code) {
   for (const c of constants) {
     if (!new RegExp(`override\\s+${c}\\s*(:\\s*\\w+\\s*)?=`).test(code)) fail(`override '${c}' has no default value`);
   }
-  return { inputs, outputs, params, paramBytes, constants };
+  // WGSL extensions (`enable f16;`): each needs a device feature (Plan.dispatch checks it).
+  const enables = [...code.matchAll(/^\s*enable\s+([\w\s,]+);/gm)].flatMap((m) => m[1].split(',').map((e) => e.trim()).filter(Boolean));
+  return { inputs, outputs, params, paramBytes, constants, enables };
 }
 
 const q = JSON.stringify;
@@ -77,22 +120,31 @@ const isPadding = (field) => field.name.startsWith('_');
 // No fields: Record<string, never>, so that a literal with any field is a type error (`{}` takes anything).
 const objectType = (fields) => (fields.length ? `{ ${fields.join(' ')} }` : 'Record<string, never>');
 
-/** src/generated/shaders.ts for the kernels `{ name, code, layout }[]` (sorted by name). */
-export function emitShadersTs(kernels) {
+/**
+ * src/generated/shaders.ts for the kernels `{ name, code, layout, twinOf? }[]` (sorted by name). The
+ * f16 twins' sources are made from their originals when the module loads (f16Twin), not stored twice.
+ */
+export function emitShadersTs(kernels, storage, storageF16) {
   let out = '// Generated by scripts/gen-shaders.mjs from shaders/*.wgsl. Do not edit.\n';
   out += `export type ShaderName =\n${kernels.map((k) => `  | ${q(k.name)}`).join('\n')};\n\n`;
-  out += 'export const SHADERS: Readonly<Record<ShaderName, string>> = {\n';
-  for (const k of kernels) out += `  ${q(k.name)}: ${q(k.code)},\n`;
+  out += 'const BASE = {\n';
+  for (const k of kernels) if (!k.twinOf) out += `  ${q(k.name)}: ${q(k.code)},\n`;
+  out += '};\n\n';
+  out += '/** An f16 twin\'s source: shaders/_storage_f16.wgsl in place of _storage.wgsl, `enable f16;` first. */\n';
+  out += `const f16Twin = (code: string): string => 'enable f16;\\n' + code.replace(${q(storage)}, ${q(storageF16)});\n\n`;
+  out += 'export const SHADERS: Readonly<Record<ShaderName, string>> = {\n  ...BASE,\n';
+  for (const k of kernels) if (k.twinOf) out += `  ${q(k.name)}: f16Twin(BASE[${q(k.twinOf)}]),\n`;
   out += '};\n\n';
   out += '/** One field of a params struct: its name, WGSL type and byte offset. */\n';
   out += "export interface ParamField { readonly name: string; readonly type: 'u32' | 'i32' | 'f32'; readonly offset: number }\n\n";
   out += '/** What each kernel binds: storage inputs, then outputs, then the params struct (`paramBytes` 0: none). */\n';
   out += 'export interface ShaderLayout {\n  readonly inputs: number;\n  readonly outputs: number;\n';
-  out += '  readonly params: readonly ParamField[];\n  readonly paramBytes: number;\n  readonly constants: readonly string[];\n}\n\n';
+  out += '  readonly params: readonly ParamField[];\n  readonly paramBytes: number;\n  readonly constants: readonly string[];\n';
+  out += '  /** WGSL extensions the kernel enables (f16, subgroups): each needs its device feature. */\n  readonly enables: readonly string[];\n}\n\n';
   out += 'export const SHADER_LAYOUTS: Readonly<Record<ShaderName, ShaderLayout>> = {\n';
   for (const { name, layout: l } of kernels) {
     const fields = l.params.map((f) => `{ name: ${q(f.name)}, type: ${q(f.type)}, offset: ${f.offset} }`).join(', ');
-    out += `  ${q(name)}: { inputs: ${l.inputs}, outputs: ${l.outputs}, params: [${fields}], paramBytes: ${l.paramBytes}, constants: ${q(l.constants)} },\n`;
+    out += `  ${q(name)}: { inputs: ${l.inputs}, outputs: ${l.outputs}, params: [${fields}], paramBytes: ${l.paramBytes}, constants: ${q(l.constants)}, enables: ${q(l.enables)} },\n`;
   }
   out += '};\n\n';
   out += '/** The named params of each kernel: the fields of its WGSL params struct, padding (`_…`) left out. */\n';

@@ -1,5 +1,7 @@
-// The body of the software-adapter GEMM: matmul_cpu.wgsl (f32 B) and matmul_cpu_f16w.wgsl (f16 B). The
-// including file declares B at binding 1 and `fn loadB4(i: u32) -> vec4<f32>`, B's elements 4·i .. 4·i+3.
+// The body of the software-adapter GEMM: matmul_cpu.wgsl (B of A's dtype) and matmul_cpu_f16w.wgsl
+// (f32 A, packed f16 B). The including file declares the storage aliases st, st4 (A is an array of
+// st4; bias, R and C of st), B at binding 1 and `fn loadB4(i: u32) -> vec4<f32>`, B's elements
+// 4·i .. 4·i+3.
 override A_KMAJOR: u32 = 0u;
 override B_KMAJOR: u32 = 0u;
 override BIAS: u32 = 0u;
@@ -9,10 +11,12 @@ override OUT: u32 = 0u;
 override WY: u32 = 16u; // invocations along M (1, 2, 4, 8 or 16); 64 / WY along N
 
 struct Params { M: u32, N: u32, K: u32, sA: u32, sB: u32, W: u32, _p0: u32, _p1: u32 }
-@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> R: array<f32>;
-@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+@group(0) @binding(0) var<storage, read> A: array<st4>;
+@group(0) @binding(2) var<storage, read> bias: array<st>;
+@group(0) @binding(3) var<storage, read> R: array<st>;
+@group(0) @binding(4) var<storage, read_write> C: array<st>;
+
+fn loadA4(i: u32) -> vec4<f32> { return vec4<f32>(A[i]); }
 @group(0) @binding(5) var<uniform> p: Params;
 
 // acc += a[u] · b_u over the 4 k steps u (a: one row of A at k..k+3; b_u: the 4 columns at k+u).
@@ -24,18 +28,18 @@ fn store1(acc: f32, m: u32, n: u32, cBase: u32) {
   let N = p.N;
   if (m >= p.M || n >= N) { return; }
   var v = acc;
-  if (BIAS == 1u) { v += bias[n]; } else if (BIAS == 2u) { v += bias[m]; } else if (BIAS == 3u) { v += bias[m / 4u]; }
+  if (BIAS == 1u) { v += f32(bias[n]); } else if (BIAS == 2u) { v += f32(bias[m]); } else if (BIAS == 3u) { v += f32(bias[m / 4u]); }
   let o = cBase + m * N + n;
-  if (RESIDUAL == 2u) { v += R[o]; }
+  if (RESIDUAL == 2u) { v += f32(R[o]); }
   if (ACT == 1u) { v = max(v, 0.0); } else if (ACT == 2u) { v = gelu(v); }
-  if (RESIDUAL == 1u) { v += R[o]; }
+  if (RESIDUAL == 1u) { v += f32(R[o]); }
   if (OUT == 0u) {
-    C[o] = v;
+    C[o] = st(v);
   } else {
     let t = m % 4u;
     let iy = n / p.W;
     let ix = n - iy * p.W;
-    C[cBase + (m - t) * N + (2u * iy + t / 2u) * 2u * p.W + 2u * ix + t % 2u] = v;
+    C[cBase + (m - t) * N + (2u * iy + t / 2u) * 2u * p.W + 2u * ix + t % 2u] = st(v);
   }
 }
 
@@ -105,31 +109,31 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
     // Rows m0 .. m0+7 at k .. k+3, each used as soon as it is loaded (fewer live registers).
     if (A_KMAJOR == 0u) {
-      c0 = mac(c0, A[ar[0] + k4], b0, b1, b2, b3);
-      c1 = mac(c1, A[ar[1] + k4], b0, b1, b2, b3);
-      c2 = mac(c2, A[ar[2] + k4], b0, b1, b2, b3);
-      c3 = mac(c3, A[ar[3] + k4], b0, b1, b2, b3);
-      c4 = mac(c4, A[ar[4] + k4], b0, b1, b2, b3);
-      c5 = mac(c5, A[ar[5] + k4], b0, b1, b2, b3);
-      c6 = mac(c6, A[ar[6] + k4], b0, b1, b2, b3);
-      c7 = mac(c7, A[ar[7] + k4], b0, b1, b2, b3);
+      c0 = mac(c0, loadA4(ar[0] + k4), b0, b1, b2, b3);
+      c1 = mac(c1, loadA4(ar[1] + k4), b0, b1, b2, b3);
+      c2 = mac(c2, loadA4(ar[2] + k4), b0, b1, b2, b3);
+      c3 = mac(c3, loadA4(ar[3] + k4), b0, b1, b2, b3);
+      c4 = mac(c4, loadA4(ar[4] + k4), b0, b1, b2, b3);
+      c5 = mac(c5, loadA4(ar[5] + k4), b0, b1, b2, b3);
+      c6 = mac(c6, loadA4(ar[6] + k4), b0, b1, b2, b3);
+      c7 = mac(c7, loadA4(ar[7] + k4), b0, b1, b2, b3);
     } else {
       // 4 K rows of 4 consecutive m each, transposed (free: a renaming of registers).
       let k = 4u * k4;
       let r1 = min(k + 1u, K - 1u) * M4; let r2 = min(k + 2u, K - 1u) * M4; let r3 = min(k + 3u, K - 1u) * M4;
       let z = vec4<f32>(0.0);
-      let p0 = A[ag + k * M4];
-      let p1 = select(z, A[ag + r1], k + 1u < K);
-      let p2 = select(z, A[ag + r2], k + 2u < K);
-      let p3 = select(z, A[ag + r3], k + 3u < K);
+      let p0 = loadA4(ag + k * M4);
+      let p1 = select(z, loadA4(ag + r1), k + 1u < K);
+      let p2 = select(z, loadA4(ag + r2), k + 2u < K);
+      let p3 = select(z, loadA4(ag + r3), k + 3u < K);
       c0 = mac(c0, vec4<f32>(p0.x, p1.x, p2.x, p3.x), b0, b1, b2, b3);
       c1 = mac(c1, vec4<f32>(p0.y, p1.y, p2.y, p3.y), b0, b1, b2, b3);
       c2 = mac(c2, vec4<f32>(p0.z, p1.z, p2.z, p3.z), b0, b1, b2, b3);
       c3 = mac(c3, vec4<f32>(p0.w, p1.w, p2.w, p3.w), b0, b1, b2, b3);
-      let q0 = A[ag1 + k * M4];
-      let q1 = select(z, A[ag1 + r1], k + 1u < K);
-      let q2 = select(z, A[ag1 + r2], k + 2u < K);
-      let q3 = select(z, A[ag1 + r3], k + 3u < K);
+      let q0 = loadA4(ag1 + k * M4);
+      let q1 = select(z, loadA4(ag1 + r1), k + 1u < K);
+      let q2 = select(z, loadA4(ag1 + r2), k + 2u < K);
+      let q3 = select(z, loadA4(ag1 + r3), k + 3u < K);
       c4 = mac(c4, vec4<f32>(q0.x, q1.x, q2.x, q3.x), b0, b1, b2, b3);
       c5 = mac(c5, vec4<f32>(q0.y, q1.y, q2.y, q3.y), b0, b1, b2, b3);
       c6 = mac(c6, vec4<f32>(q0.z, q1.z, q2.z, q3.z), b0, b1, b2, b3);

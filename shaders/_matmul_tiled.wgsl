@@ -1,5 +1,6 @@
-// The body of the tiled GEMM: matmul.wgsl (f32 B) and matmul_f16w.wgsl (f16 B). The including file
-// declares B at binding 1 and `fn loadB(e: u32) -> f32`, B's element e (a flat index) as f32.
+// The body of the tiled GEMM: matmul.wgsl (B of A's dtype) and matmul_f16w.wgsl (f32 A, packed f16
+// B). The including file declares the storage alias st (A, bias, R and C are arrays of st), B at
+// binding 1 and `fn loadB(e: u32) -> f32`, B's element e (a flat index) as f32.
 override TRANS_B: u32 = 0u;
 override BIAS: u32 = 0u;
 override ACT: u32 = 0u;
@@ -7,10 +8,10 @@ override RESIDUAL: u32 = 0u;
 override ROWS: u32 = 64u; // tile rows: 64 (16×16 invocations) or 32 (16×8), for more workgroups
 
 struct Params { M: u32, N: u32, K: u32, sA: u32, sB: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> R: array<f32>;
-@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+@group(0) @binding(0) var<storage, read> A: array<st>;
+@group(0) @binding(2) var<storage, read> bias: array<st>;
+@group(0) @binding(3) var<storage, read> R: array<st>;
+@group(0) @binding(4) var<storage, read_write> C: array<st>;
 @group(0) @binding(5) var<uniform> p: Params;
 
 #include "_gemm_tile.wgsl"
@@ -35,7 +36,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     var va = vec4<f32>(0.0);
     for (var j = 0u; j < 4u; j++) {
       let m = m0 + l4 * 4u + j;
-      if (m < M && gk < K) { va[j] = A[aBase + m * K + gk]; }
+      if (m < M && gk < K) { va[j] = f32(A[aBase + m * K + gk]); }
     }
     As[lk * LD + l4] = va;
     for (var q = 0u; q < TS / ROWS; q++) {
@@ -66,11 +67,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let n = n0 + lid.x * 4u + j;
       if (m >= M || n >= N) { continue; }
       var v = acc[i][j];
-      if (BIAS == 1u) { v += bias[n]; }
+      if (BIAS == 1u) { v += f32(bias[n]); }
       if (ACT == 1u) { v = max(v, 0.0); } else if (ACT == 2u) { v = gelu(v); }
       let o = cBase + m * N + n;
-      if (RESIDUAL == 1u) { v += R[o]; }
-      C[o] = v;
+      if (RESIDUAL == 1u) { v += f32(R[o]); }
+      C[o] = st(v);
     }
   }
 }

@@ -1,6 +1,7 @@
 // Fused multi-head attention: out = softmax(q kᵀ / sqrt(d) + bias) v, per head, heads concatenated
 // in the channel dim (PyTorch's separate_heads / recombine_heads), flash style: scores, an online
 // softmax (running max and sum) and the V product in one pass; no Tq×Tk matrix in global memory.
+// f32, or f16 storage in the twin (scores, softmax and sums in f32).
 //   q    [B, Tq, C]       C = H·d, head h owns channels h·d .. h·d+d-1
 //   k, v [B, Tk, C]
 //   bias [B, H, Tq, Tk]   additive, added to the scaled scores (HAS_BIAS = 1; else any buffer, unread)
@@ -14,6 +15,7 @@
 override HD: u32 = 32u;
 override KS: u32 = 8u;
 override HAS_BIAS: u32 = 0u;
+#include "_storage.wgsl"
 
 const WG: u32 = 64u;
 const TILE: u32 = 1280u; // floats per K (and per V) tile
@@ -22,11 +24,11 @@ const RCP: u32 = 17u;    // padded row of the merge buffer
 const NEG: f32 = -1.0e30;
 
 struct Params { B: u32, Tq: u32, Tk: u32, H: u32, C: u32, nqb: u32, scale: f32, _pad: u32 }
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read> q: array<st>;
+@group(0) @binding(1) var<storage, read> k: array<st>;
+@group(0) @binding(2) var<storage, read> v: array<st>;
+@group(0) @binding(3) var<storage, read> bias: array<st>;
+@group(0) @binding(4) var<storage, read_write> out: array<st>;
 @group(0) @binding(5) var<uniform> p: Params;
 
 var<workgroup> ks: array<f32, TILE>; // K tile, then the merge buffer
@@ -57,7 +59,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   for (var i = 0u; i < HD; i++) { acc[i] = 0.0; qv[i] = 0.0; }
   if (valid) {
     let base = (b * p.Tq + tq) * p.C + hoff;
-    for (var i = 0u; i < HD; i++) { qv[i] = q[base + i] * p.scale; }
+    for (var i = 0u; i < HD; i++) { qv[i] = f32(q[base + i]) * p.scale; }
   }
   var m = NEG;
   var l = 0.0;
@@ -70,8 +72,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       let j = e / HD;
       let i = e - j * HD;
       let g = (b * p.Tk + kb + j) * p.C + hoff + i;
-      ks[j * hdp + i] = k[g];
-      vs[j * hdp + i] = v[g];
+      ks[j * hdp + i] = f32(k[g]);
+      vs[j * hdp + i] = f32(v[g]);
     }
     workgroupBarrier();
     if (valid) {
@@ -79,7 +81,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         let o = j * hdp;
         var sc = 0.0;
         for (var i = 0u; i < HD; i++) { sc += qv[i] * ks[o + i]; }
-        if (HAS_BIAS != 0u) { sc += bias[brow + kb + j]; }
+        if (HAS_BIAS != 0u) { sc += f32(bias[brow + kb + j]); }
         if (sc > m) {
           let c = exp(m - sc);
           l *= c;
@@ -102,7 +104,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       let j = o - q2 * RC;
       let t2 = qb * qpw + q2;
       if (c0 + j < HD && t2 < p.Tq) {
-        out[(b * p.Tq + t2) * p.C + hoff + c0 + j] = merged(q2, j);
+        out[(b * p.Tq + t2) * p.C + hoff + c0 + j] = st(merged(q2, j));
       }
     }
   }

@@ -1,5 +1,6 @@
 // SAM image-encoder attention with the decomposed relative-position bias, windowed or global, over
-// the real S×S tokens (no padded or partitioned copy in memory).
+// the real S×S tokens (no padded or partitioned copy in memory). f32, or f16 storage in the twin
+// (scores, softmax and sums in f32).
 //   qkv  [B, S·S, 3·C]   the qkv Linear's output (bias included), token y·S+x, channels (3, H, d):
 //                        q at h·d+i, k at C+h·d+i, v at 2C+h·d+i
 //   qkvb [3·C]           the qkv Linear's bias: the k and v of the zero-padded tokens
@@ -19,6 +20,7 @@
 // sum); the KS partial results of a query are merged through workgroup memory at the end.
 // Override: HD = d (1..64). Needs ws ≤ WSMAX.
 override HD: u32 = 64u;
+#include "_storage.wgsl"
 
 const WG: u32 = 64u;
 const KS: u32 = 4u;
@@ -32,11 +34,11 @@ const NEG: f32 = -1.0e30;
 #include "_window_block.wgsl"
 
 struct Params { B: u32, S: u32, ws: u32, H: u32, C: u32, nw: u32, nblk: u32, scale: f32 }
-@group(0) @binding(0) var<storage, read> qkv: array<f32>;
-@group(0) @binding(1) var<storage, read> qkvb: array<f32>;
-@group(0) @binding(2) var<storage, read> rph: array<f32>;
-@group(0) @binding(3) var<storage, read> rpw: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read> qkv: array<st>;
+@group(0) @binding(1) var<storage, read> qkvb: array<st>;
+@group(0) @binding(2) var<storage, read> rph: array<st>;
+@group(0) @binding(3) var<storage, read> rpw: array<st>;
+@group(0) @binding(4) var<storage, read_write> out: array<st>;
 @group(0) @binding(5) var<uniform> p: Params;
 
 var<workgroup> ks: array<f32, TILE>; // K tile, then the merge buffer
@@ -88,8 +90,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   if (valid) {
     let base = (tokb + (y0 + qy) * S + x0 + qx) * C3 + hoff;
     for (var i = 0u; i < HD; i++) {
-      qv[i] = qkv[base + i];
-      qbk += qv[i] * qkvb[C + hoff + i];
+      qv[i] = f32(qkv[base + i]);
+      qbk += qv[i] * f32(qkvb[C + hoff + i]);
     }
     qbk *= p.scale;
     // rel_h[ky] = q·rph[qy−ky+ws−1], rel_w[kx] = q·rpw[qx−kx+ws−1], split over the KS invocations.
@@ -97,12 +99,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       var dot = 0.0;
       if (r < ws) {
         let row = (qy + ws - 1u - r) * HD;
-        for (var i = 0u; i < HD; i++) { dot += qv[i] * rph[row + i]; }
+        for (var i = 0u; i < HD; i++) { dot += qv[i] * f32(rph[row + i]); }
         relh[qi * WSMAX + r] = dot;
       } else {
         let kx = r - ws;
         let row = (qx + ws - 1u - kx) * HD;
-        for (var i = 0u; i < HD; i++) { dot += qv[i] * rpw[row + i]; }
+        for (var i = 0u; i < HD; i++) { dot += qv[i] * f32(rpw[row + i]); }
         relw[qi * WSMAX + kx] = dot;
       }
     }
@@ -152,8 +154,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       let ky = kj / rw;
       let kx = kj - ky * rw;
       let g = (tokb + (y0 + ky) * S + x0 + kx) * C3 + C + hoff + i;
-      ks[j * hdp + i] = qkv[g];
-      vs[j * hdp + i] = qkv[g + C];
+      ks[j * hdp + i] = f32(qkv[g]);
+      vs[j * hdp + i] = f32(qkv[g + C]);
     }
     workgroupBarrier();
     if (valid) {
@@ -180,7 +182,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   }
   if (wpad != 0.0) {
     let vb = 2u * C + hoff;
-    for (var i = 0u; i < HD; i++) { acc[i] += wpad * qkvb[vb + i]; }
+    for (var i = 0u; i < HD; i++) { acc[i] += wpad * f32(qkvb[vb + i]); }
   }
 
   // Merge the KS partial results of each query (_attn_merge.wgsl).
@@ -194,7 +196,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       if (c0 + j < HD && l2 < nreal) {
         let y2 = l2 / rw;
         let x2 = l2 - y2 * rw;
-        out[(tokb + (y0 + y2) * S + x0 + x2) * C + hoff + c0 + j] = merged(q2, j);
+        out[(tokb + (y0 + y2) * S + x0 + x2) * C + hoff + c0 + j] = st(merged(q2, j));
       }
     }
   }

@@ -1,11 +1,11 @@
 // SAM image-encoder attention with the decomposed relative-position bias, windowed or global, for
 // SOFTWARE adapters (lavapipe / llvmpipe, SwiftShader); same inputs, output and maths as
-// attention_relpos.wgsl (see there):
+// attention_relpos.wgsl (see there; f16 storage in the twin, the maths in f32):
 //   qkv  [B, S·S, 3·C]   q at h·d+i, k at C+h·d+i, v at 2C+h·d+i of token y·S+x (bias included)
 //   qkvb [3·C]           the qkv Linear's bias: k and v of the zero-padded tokens
 //   rph, rpw [2·ws−1, d] rel_pos_h, rel_pos_w
 //   out  [B, S·S, C]
-//   score(q, key (ky, kx)) = scale·q·k + q·rph[qy−ky+ws−1] + q·rpw[qx−kx+ws−1]; padded keys: k = bias_k,
+//   score(q, key (ky, kx)) = scale·q·k + q·rph(qy−ky+ws−1) + q·rpw(qx−kx+ws−1); padded keys: k = bias_k,
 //   v = bias_v. d % 4 == 0 (qkv, the tables and out are read and written as vec4), d ≤ 64.
 // Why a second kernel: on a CPU "GPU" (Mesa 25 llvmpipe) every load whose address differs between
 // invocations is a scalar load per invocation with a bounds check per component, workgroup memory is
@@ -17,8 +17,8 @@
 // V and 16 of q for 1024 FMAs). The softmax is online and branch-free (running max, the output
 // rescaled once per 4 keys; a block's keys past the row end repeat the last key with weight 0).
 // The padded keys cost a few scalar operations each: their own running max and sum, merged at the
-// end (they share v = bias_v); q·rpw[·] is made once per query into workgroup memory (per
-// invocation), q·rph[·] once per key row.
+// end (they share v = bias_v); q·rpw(·) is made once per query into workgroup memory (per
+// invocation), q·rph(·) once per key row.
 // The loops over d/4 run to p.d4, not unrolled (q and o stay in memory, read per invocation):
 // unrolling them made llvmpipe's compile take 7 s (the V loop) to 60 s (all of them; the 1-key
 // version) for at most 10 % of speed. Measured on lavapipe (2 cores, model shapes, CPU time):
@@ -28,6 +28,7 @@
 // (batch, head, window) (the windows' blocks are enumerated in order, as in
 // attention_relpos.ts). Override: HD = d.
 override HD: u32 = 64u;
+#include "_storage.wgsl"
 
 const WG: u32 = 32u;
 const QPW: u32 = 128u;
@@ -36,14 +37,20 @@ const NEG: f32 = -1.0e30;
 #include "_window_block.wgsl"
 
 struct Params { B: u32, S: u32, ws: u32, H: u32, C: u32, nw: u32, nblk: u32, scale: f32, d4: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<storage, read> qkv: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> qkvb: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> rph: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> rpw: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(0) var<storage, read> qkv_: array<st4>;
+@group(0) @binding(1) var<storage, read> qkvb_: array<st4>;
+@group(0) @binding(2) var<storage, read> rph_: array<st4>;
+@group(0) @binding(3) var<storage, read> rpw_: array<st4>;
+@group(0) @binding(4) var<storage, read_write> out: array<st4>;
+
+// The bindings' vec4s as f32 (a conversion in the f16 twin).
+fn qkv(i: u32) -> vec4<f32> { return vec4<f32>(qkv_[i]); }
+fn qkvb(i: u32) -> vec4<f32> { return vec4<f32>(qkvb_[i]); }
+fn rph(i: u32) -> vec4<f32> { return vec4<f32>(rph_[i]); }
+fn rpw(i: u32) -> vec4<f32> { return vec4<f32>(rpw_[i]); }
 @group(0) @binding(5) var<uniform> p: Params;
 
-// q·rpw[qx − kx + ws − 1] of each invocation's 4 queries: [kx][li], slots in the vec4. ws ≤ 32.
+// q·rpw(qx − kx + ws − 1) of each invocation's 4 queries: [kx][li], slots in the vec4. ws ≤ 32.
 var<workgroup> wrel: array<vec4<f32>, 1024>; // 32 * WG
 
 // q and output rows of the 4 queries (d/4 vec4 each; d4 = d/4 in the params).
@@ -62,7 +69,7 @@ fn hsum(v: vec4<f32>) -> f32 { return (v.x + v.y) + (v.z + v.w); }
 fn dots4(b: vec4<u32>) -> array<vec4<f32>, 4> {
   var t0 = vec4<f32>(0.0); var t1 = vec4<f32>(0.0); var t2 = vec4<f32>(0.0); var t3 = vec4<f32>(0.0);
   for (var i = 0u; i < p.d4; i++) {
-    let k0 = qkv[b.x + i]; let k1 = qkv[b.y + i]; let k2 = qkv[b.z + i]; let k3 = qkv[b.w + i];
+    let k0 = qkv(b.x + i); let k1 = qkv(b.y + i); let k2 = qkv(b.z + i); let k3 = qkv(b.w + i);
     let a0 = q0[i];
     t0.x += dot(a0, k0); t1.x += dot(a0, k1); t2.x += dot(a0, k2); t3.x += dot(a0, k3);
     let a1 = q1[i];
@@ -78,7 +85,7 @@ fn dots4(b: vec4<u32>) -> array<vec4<f32>, 4> {
 fn dots_bias(base: u32) -> vec4<f32> {
   var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
   for (var i = 0u; i < p.d4; i++) {
-    let k = qkvb[base + i];
+    let k = qkvb(base + i);
     s0 = fma(q0[i], k, s0); s1 = fma(q1[i], k, s1); s2 = fma(q2[i], k, s2); s3 = fma(q3[i], k, s3);
   }
   return vec4<f32>(hsum(s0), hsum(s1), hsum(s2), hsum(s3));
@@ -88,8 +95,8 @@ fn dots_bias(base: u32) -> vec4<f32> {
 fn dots_rph(r: vec4<u32>) -> vec4<f32> {
   var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
   for (var i = 0u; i < p.d4; i++) {
-    s0 = fma(q0[i], rph[r.x + i], s0); s1 = fma(q1[i], rph[r.y + i], s1);
-    s2 = fma(q2[i], rph[r.z + i], s2); s3 = fma(q3[i], rph[r.w + i], s3);
+    s0 = fma(q0[i], rph(r.x + i), s0); s1 = fma(q1[i], rph(r.y + i), s1);
+    s2 = fma(q2[i], rph(r.z + i), s2); s3 = fma(q3[i], rph(r.w + i), s3);
   }
   return vec4<f32>(hsum(s0), hsum(s1), hsum(s2), hsum(s3));
 }
@@ -97,8 +104,8 @@ fn dots_rph(r: vec4<u32>) -> vec4<f32> {
 fn dots_rpw(r: vec4<u32>) -> vec4<f32> {
   var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
   for (var i = 0u; i < p.d4; i++) {
-    s0 = fma(q0[i], rpw[r.x + i], s0); s1 = fma(q1[i], rpw[r.y + i], s1);
-    s2 = fma(q2[i], rpw[r.z + i], s2); s3 = fma(q3[i], rpw[r.w + i], s3);
+    s0 = fma(q0[i], rpw(r.x + i), s0); s1 = fma(q1[i], rpw(r.y + i), s1);
+    s2 = fma(q2[i], rpw(r.z + i), s2); s3 = fma(q3[i], rpw(r.w + i), s3);
   }
   return vec4<f32>(hsum(s0), hsum(s1), hsum(s2), hsum(s3));
 }
@@ -137,10 +144,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let tok = vec4<u32>(tokb + x0) + (vec4<u32>(y0) + qy) * S + qx;
   let qb = tok * C34 + hoff4;
   for (var i = 0u; i < p.d4; i++) {
-    q0[i] = qkv[qb.x + i]; q1[i] = qkv[qb.y + i]; q2[i] = qkv[qb.z + i]; q3[i] = qkv[qb.w + i];
+    q0[i] = qkv(qb.x + i); q1[i] = qkv(qb.y + i); q2[i] = qkv(qb.z + i); q3[i] = qkv(qb.w + i);
     o0[i] = vec4<f32>(0.0); o1[i] = vec4<f32>(0.0); o2[i] = vec4<f32>(0.0); o3[i] = vec4<f32>(0.0);
   }
-  // q·rpw[qx − kx + ws − 1] into workgroup memory.
+  // q·rpw(qx − kx + ws − 1) into workgroup memory.
   for (var kx = 0u; kx < ws; kx++) {
     wrel[kx * WG + li] = dots_rpw((qx + ws - 1u - kx) * D4);
   }
@@ -175,7 +182,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       l = l * c + ((p0 + p1) + (p2 + p3));
       let vb = kb + 2u * C4;
       for (var i = 0u; i < p.d4; i++) {
-        let v0 = qkv[vb.x + i]; let v1 = qkv[vb.y + i]; let v2 = qkv[vb.z + i]; let v3 = qkv[vb.w + i];
+        let v0 = qkv(vb.x + i); let v1 = qkv(vb.y + i); let v2 = qkv(vb.z + i); let v3 = qkv(vb.w + i);
         o0[i] = fma(vec4<f32>(p3.x), v3, fma(vec4<f32>(p2.x), v2, fma(vec4<f32>(p1.x), v1, fma(vec4<f32>(p0.x), v0, o0[i] * c.x))));
         o1[i] = fma(vec4<f32>(p3.y), v3, fma(vec4<f32>(p2.y), v2, fma(vec4<f32>(p1.y), v1, fma(vec4<f32>(p0.y), v0, o1[i] * c.y))));
         o2[i] = fma(vec4<f32>(p3.z), v3, fma(vec4<f32>(p2.z), v2, fma(vec4<f32>(p1.z), v1, fma(vec4<f32>(p0.z), v0, o2[i] * c.z))));
@@ -199,10 +206,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let ob = tok * C4 + hoff4;
   let valid = ql < vec4<u32>(nreal);
   for (var i = 0u; i < p.d4; i++) {
-    let bv = qkvb[vbb + i];
-    if (valid.x) { out[ob.x + i] = fma(vec4<f32>(wp.x), bv, o0[i] * cr.x) * f.x; }
-    if (valid.y) { out[ob.y + i] = fma(vec4<f32>(wp.y), bv, o1[i] * cr.y) * f.y; }
-    if (valid.z) { out[ob.z + i] = fma(vec4<f32>(wp.z), bv, o2[i] * cr.z) * f.z; }
-    if (valid.w) { out[ob.w + i] = fma(vec4<f32>(wp.w), bv, o3[i] * cr.w) * f.w; }
+    let bv = qkvb(vbb + i);
+    if (valid.x) { out[ob.x + i] = st4(fma(vec4<f32>(wp.x), bv, o0[i] * cr.x) * f.x); }
+    if (valid.y) { out[ob.y + i] = st4(fma(vec4<f32>(wp.y), bv, o1[i] * cr.y) * f.y); }
+    if (valid.z) { out[ob.z + i] = st4(fma(vec4<f32>(wp.z), bv, o2[i] * cr.z) * f.z); }
+    if (valid.w) { out[ob.w + i] = st4(fma(vec4<f32>(wp.w), bv, o3[i] * cr.w) * f.w); }
   }
 }

@@ -1,4 +1,4 @@
-// 2-D convolution as an implicit GEMM, fp32, NCHW:
+// 2-D convolution as an implicit GEMM, NCHW, f32 (f16 storage in the twin; sums in f32):
 //   y[b, o, oy, ox] = act(Σ_{c,ky,kx} w[o, c, ky, kx] · x[b, c, oy·s − pad + ky, ox·s − pad + kx]
 //                         + bias[o] + R[b, o, oy, ox])          (zero padding; R when RESIDUAL = 1)
 //   x: [batch, C, H, W], w: [O, C, kh, kw] = A [M = O, K = C·kh·kw], y and R: [batch, O, Ho, Wo].
@@ -8,6 +8,7 @@
 // A workgroup of 16×(ROWS/4) invocations owns a ROWS×64 tile of y (image wg.z, channels
 // wg.y·ROWS, pixels wg.x·64); one invocation owns 4 channels × 4 consecutive pixels at 4·lid.y, 4·lid.x.
 #include "_erf.wgsl"
+#include "_storage.wgsl"
 override BIAS: u32 = 0u;
 override ACT: u32 = 0u;
 override RESIDUAL: u32 = 0u;
@@ -19,11 +20,11 @@ struct Params {
   Wo: u32, NP: u32, kh: u32, kw: u32,
   stride: u32, pad: u32, K: u32, _p0: u32,
 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> R: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<st>;
+@group(0) @binding(1) var<storage, read> w: array<st>;
+@group(0) @binding(2) var<storage, read> bias: array<st>;
+@group(0) @binding(3) var<storage, read> R: array<st>;
+@group(0) @binding(4) var<storage, read_write> y: array<st>;
 @group(0) @binding(5) var<uniform> p: Params;
 
 #include "_gemm_tile.wgsl"
@@ -59,7 +60,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     var va = vec4<f32>(0.0);
     for (var j = 0u; j < 4u; j++) {
       let m = m0 + l4 * 4u + j;
-      if (m < M && gk < K) { va[j] = w[m * K + gk]; }
+      if (m < M && gk < K) { va[j] = f32(w[m * K + gk]); }
     }
     As[lk * LD + l4] = va;
 
@@ -70,7 +71,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         for (var j = 0u; j < 4u; j++) {
           let n = n0 + lane + 16u * j;
           var v = 0.0;
-          if (k < K && n < N) { v = x[xBase + k * N + n]; }
+          if (k < K && n < N) { v = f32(x[xBase + k * N + n]); }
           Bs[kr * LD + lane / 4u + 4u * j][lane % 4u] = v;
         }
       } else {
@@ -84,7 +85,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
           let ix = ix0[j] + i32(kx);
           var v = 0.0;
           if (k < K && iy >= 0 && iy < i32(p.H) && ix >= 0 && ix < i32(p.W)) {
-            v = x[cBase + u32(iy) * p.W + u32(ix)];
+            v = f32(x[cBase + u32(iy) * p.W + u32(ix)]);
           }
           Bs[kr * LD + lane / 4u + 4u * j][lane % 4u] = v;
         }
@@ -100,11 +101,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let n = n0 + lid.x * 4u + j;
       if (m >= M || n >= N) { continue; }
       var v = acc[i][j];
-      if (BIAS == 1u) { v += bias[m]; }
+      if (BIAS == 1u) { v += f32(bias[m]); }
       let o = yBase + m * N + n;
-      if (RESIDUAL == 1u) { v += R[o]; }
+      if (RESIDUAL == 1u) { v += f32(R[o]); }
       if (ACT == 1u) { v = max(v, 0.0); } else if (ACT == 2u) { v = gelu(v); }
-      y[o] = v;
+      y[o] = st(v);
     }
   }
 }

@@ -11,14 +11,15 @@
 // CPU adapter), and only ox varies. KV > 1 divides the number of workgroups, each of which costs a
 // CPU adapter a fixed overhead (with KV = 1 the decoder's 64→32 3×3 conv spent 9.5 ms in here).
 override KV: u32 = 8u;
+#include "_storage.wgsl"
 
 struct Params {
   C: u32, H: u32, W: u32, Wo: u32,
   kh: u32, kw: u32, stride: u32, pad: u32,
   K: u32, NP: u32, K4: u32, _p0: u32,
 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> cols: array<vec4<f32>>;
+@group(0) @binding(0) var<storage, read> x: array<st>;
+@group(0) @binding(1) var<storage, read_write> cols: array<st4>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 // (c, ky, kx) of the next k.
@@ -29,13 +30,13 @@ fn next(t: vec3<u32>) -> vec3<u32> {
   return r;
 }
 
-fn tap(xBase: u32, t: vec3<u32>, iy0: i32, ix0: i32) -> f32 {
+fn tap(xBase: u32, t: vec3<u32>, iy0: i32, ix0: i32) -> st {
   let iy = iy0 + i32(t.y);
   let ix = ix0 + i32(t.z);
   if (t.x < p.C && iy >= 0 && iy < i32(p.H) && ix >= 0 && ix < i32(p.W)) {
     return x[xBase + (t.x * p.H + u32(iy)) * p.W + u32(ix)];
   }
-  return 0.0;
+  return st(0.0);
 }
 
 @compute @workgroup_size(16)
@@ -62,7 +63,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let t1 = next(t);
     let t2 = next(t1);
     let t3 = next(t2);
-    cols[row + k4] = vec4<f32>(tap(xBase, t, iy0, ix0), tap(xBase, t1, iy0, ix0), tap(xBase, t2, iy0, ix0), tap(xBase, t3, iy0, ix0));
+    cols[row + k4] = st4(tap(xBase, t, iy0, ix0), tap(xBase, t1, iy0, ix0), tap(xBase, t2, iy0, ix0), tap(xBase, t3, iy0, ix0));
     t = next(t3);
   }
 }

@@ -1,4 +1,4 @@
-// ConvTranspose2d, kernel 2, stride 2, no padding, fp32, NCHW:
+// ConvTranspose2d, kernel 2, stride 2, no padding, NCHW, f32 (f16 storage in the twin; sums in f32):
 //   y[b, o, 2·iy + dy, 2·ix + dx] = act(Σ_c x[b, c, iy, ix] · w[c, o, dy, dx] + bias[o])
 //   x: [batch, C, H, W], w: [C, O, 2, 2] (PyTorch layout), y: [batch, O, 2H, 2W].
 // Every output pixel takes exactly one tap per input channel, so this is one GEMM per image:
@@ -9,15 +9,16 @@
 // owns the 4 taps of one output channel (rows 4·lid.y..) for 4 consecutive input pixels, i.e. a
 // 2×8 block of output pixels.
 #include "_erf.wgsl"
+#include "_storage.wgsl"
 override BIAS: u32 = 0u;
 override ACT: u32 = 0u;
 override ROWS: u32 = 64u; // tile rows: 64 (16×16 invocations) or 32 (16×8)
 
 struct Params { C: u32, O: u32, H: u32, W: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<st>;
+@group(0) @binding(1) var<storage, read> w: array<st>;
+@group(0) @binding(2) var<storage, read> bias: array<st>;
+@group(0) @binding(3) var<storage, read_write> y: array<st>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 #include "_gemm_tile.wgsl"
@@ -41,13 +42,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       for (var j = 0u; j < ROWS / 16u; j++) {
         let m = m0 + lane + 16u * j;
         var a = 0.0;
-        if (k < K && m < M) { a = w[k * M + m]; }
+        if (k < K && m < M) { a = f32(w[k * M + m]); }
         As[r * LD + lane / 4u + 4u * j][lane % 4u] = a;
       }
       for (var j = 0u; j < 4u; j++) {
         let n = n0 + lane + 16u * j;
         var b = 0.0;
-        if (k < K && n < N) { b = x[xBase + k * N + n]; }
+        if (k < K && n < N) { b = f32(x[xBase + k * N + n]); }
         Bs[r * LD + lane / 4u + 4u * j][lane % 4u] = b;
       }
     }
@@ -59,7 +60,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let W2 = 2u * p.W;
   let yBase = (wg.z * p.O + o) * 4u * N;
   var bo = 0.0;
-  if (BIAS == 1u) { bo = bias[o]; }
+  if (BIAS == 1u) { bo = f32(bias[o]); }
   for (var j = 0u; j < 4u; j++) {
     let n = n0 + lid.x * 4u + j;
     if (n >= N) { continue; }
@@ -68,7 +69,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     for (var t = 0u; t < 4u; t++) {
       var v = acc[t][j] + bo;
       if (ACT == 1u) { v = max(v, 0.0); } else if (ACT == 2u) { v = gelu(v); }
-      y[yBase + (2u * iy + t / 2u) * W2 + 2u * ix + t % 2u] = v;
+      y[yBase + (2u * iy + t / 2u) * W2 + 2u * ix + t % 2u] = st(v);
     }
   }
 }

@@ -1,13 +1,14 @@
-// Elementwise add over flat fp32 arrays, with a repeating operand:
+// Elementwise add over flat arrays (f32, or f16 in the twin: the sum in f32), with a repeating operand:
 //   y[i] = a[i % na] + b[i % nb], i < n (na and nb divide n; the model's broadcasts, elementwise.ts)
 // One invocation owns PER output elements, a grid-stride apart; the linear workgroup index is
 // folded over x and y (see grid()).
 override PER: u32 = 4u;
+#include "_storage.wgsl"
 
 struct Params { n: u32, na: u32, nb: u32, _pad: u32 }
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<st>;
+@group(0) @binding(1) var<storage, read> b: array<st>;
+@group(0) @binding(2) var<storage, read_write> y: array<st>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
@@ -23,8 +24,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     // scalar division per lane on a CPU adapter (the branches are uniform).
     var va: f32;
     var vb: f32;
-    if (p.na == p.n) { va = a[i]; } else { va = a[i % p.na]; }
-    if (p.nb == p.n) { vb = b[i]; } else { vb = b[i % p.nb]; }
-    y[i] = va + vb;
+    if (p.na == p.n) { va = f32(a[i]); } else { va = f32(a[i % p.na]); }
+    if (p.nb == p.n) { vb = f32(b[i]); } else { vb = f32(b[i % p.nb]); }
+    y[i] = st(va + vb);
   }
 }

@@ -7,14 +7,15 @@
 // plane, so every load is coalesced. Per-pixel sums are reduced over the slices in workgroup
 // memory. The linear workgroup index (image, pixel block) is folded over x and y (see grid()).
 #include "_erf.wgsl"
+#include "_storage.wgsl"
 override PX: u32 = 32u;
 override ACT: u32 = 0u;  // 0: none, 1: GELU
 
 struct Params { C: u32, HW: u32, blocks: u32, total: u32, eps: f32, _pad0: u32, _pad1: u32, _pad2: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<st>;
+@group(0) @binding(1) var<storage, read> g: array<st>;
+@group(0) @binding(2) var<storage, read> b: array<st>;
+@group(0) @binding(3) var<storage, read_write> y: array<st>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 override CS: u32 = 256u / PX;
@@ -48,18 +49,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let base = n * C * HW + pix;
 
   var s = 0.0;
-  if (live) { for (var c = cs; c < C; c += CS) { s += x[base + c * HW]; } }
+  if (live) { for (var c = cs; c < C; c += CS) { s += f32(x[base + c * HW]); } }
   let mean = pixel_sum(li, px, cs, s) / f32(C);
 
   var q = 0.0;
-  if (live) { for (var c = cs; c < C; c += CS) { let d = x[base + c * HW] - mean; q += d * d; } }
+  if (live) { for (var c = cs; c < C; c += CS) { let d = f32(x[base + c * HW]) - mean; q += d * d; } }
   let rstd = inverseSqrt(pixel_sum(li, px, cs, q) / f32(C) + p.eps);
 
   if (live) {
     for (var c = cs; c < C; c += CS) {
-      var v = (x[base + c * HW] - mean) * rstd * g[c] + b[c];
+      var v = (f32(x[base + c * HW]) - mean) * rstd * f32(g[c]) + f32(b[c]);
       if (ACT == 1u) { v = gelu(v); }
-      y[base + c * HW] = v;
+      y[base + c * HW] = st(v);
     }
   }
 }

@@ -4,13 +4,14 @@
 // One invocation owns 4 consecutive pixels (one vec4 of each channel plane) and walks the
 // channels: no workgroup memory and no barriers (slow coroutine switches on a CPU adapter).
 #include "_erf.wgsl"
+#include "_storage.wgsl"
 override ACT: u32 = 0u;  // 0: none, 1: GELU
 
 struct Params { total: u32, C: u32, HW4: u32, eps: f32 }
-@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<vec4<f32>>;
+@group(0) @binding(0) var<storage, read> x: array<st4>;
+@group(0) @binding(1) var<storage, read> g: array<st>;
+@group(0) @binding(2) var<storage, read> b: array<st>;
+@group(0) @binding(3) var<storage, read_write> y: array<st4>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 @compute @workgroup_size(64)
@@ -25,16 +26,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let n = f32(C);
 
   var s = vec4<f32>(0.0);
-  for (var c = 0u; c < C; c++) { s += x[base + c * HW4]; }
+  for (var c = 0u; c < C; c++) { s += vec4<f32>(x[base + c * HW4]); }
   let mean = s / n;
 
   var q = vec4<f32>(0.0);
-  for (var c = 0u; c < C; c++) { let d = x[base + c * HW4] - mean; q += d * d; }
+  for (var c = 0u; c < C; c++) { let d = vec4<f32>(x[base + c * HW4]) - mean; q += d * d; }
   let rstd = inverseSqrt(q / n + vec4<f32>(p.eps));
 
   for (var c = 0u; c < C; c++) {
-    var v = (x[base + c * HW4] - mean) * rstd * g[c] + b[c];
+    var v = (vec4<f32>(x[base + c * HW4]) - mean) * rstd * f32(g[c]) + f32(b[c]);
     if (ACT == 1u) { v = vec4<f32>(gelu(v.x), gelu(v.y), gelu(v.z), gelu(v.w)); }
-    y[base + c * HW4] = v;
+    y[base + c * HW4] = st4(v);
   }
 }

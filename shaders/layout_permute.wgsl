@@ -7,6 +7,7 @@ struct Params {
   n: u32, d1: u32, d2: u32, d3: u32, d4: u32, d5: u32, _pad0: u32, _pad1: u32,
   s0: u32, s1: u32, s2: u32, s3: u32, s4: u32, s5: u32, _pad2: u32, _pad3: u32,
 }
+#include "_storage.wgsl"
 #include "_per_element.wgsl"
 
 fn element(i: u32) -> f32 {
@@ -17,5 +18,5 @@ fn element(i: u32) -> f32 {
   off += (t % p.d2) * p.s2; t = t / p.d2;
   off += (t % p.d1) * p.s1; t = t / p.d1;
   off += t * p.s0;
-  return x[off];
+  return f32(x[off]);
 }

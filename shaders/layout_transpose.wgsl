@@ -10,6 +10,7 @@
 // (each a slow coroutine switch on a CPU adapter: SwiftShader took 15 ms for a 256 × 256 transpose);
 // invocation (tx, ty) copies q = tq·32 + tx, l = tl·32 + 4·ty .. +3 straight from x to y.
 override CPU: u32 = 0u;
+#include "_storage.wgsl"
 
 struct Params {
   DQ: u32, DL: u32, TQ: u32, TL: u32, sQ: u32, sL: u32, total: u32, _pad0: u32,
@@ -17,11 +18,11 @@ struct Params {
   si0: u32, si1: u32, si2: u32, si3: u32,
   so0: u32, so1: u32, so2: u32, so3: u32,
 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<st>;
+@group(0) @binding(1) var<storage, read_write> y: array<st>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-var<workgroup> tile: array<array<f32, 33>, 32>;
+var<workgroup> tile: array<array<st, 33>, 32>;
 
 @compute @workgroup_size(32, 8)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

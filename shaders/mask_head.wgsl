@@ -8,11 +8,13 @@
 //   every n); low: [N, H, W]. W % 4 == 0.
 // One invocation owns 4 consecutive pixels of a row (n, y, x0 .. x0+3): per channel and kernel row
 // it loads the 6 input values x0 − 1 .. x0 + 4 once for the 4 pixels, and the 3 taps of weff.
+// f, weff, h and b3 are f16 in the twin; msf (the encoder's output) and low stay f32, sums in f32.
+#include "_storage.wgsl"
 struct Params { N: u32, Cf: u32, Ch: u32, H: u32, W: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<storage, read> f: array<f32>;
-@group(0) @binding(1) var<storage, read> weff: array<f32>;
-@group(0) @binding(2) var<storage, read> h: array<f32>;
-@group(0) @binding(3) var<storage, read> b3: array<f32>;
+@group(0) @binding(0) var<storage, read> f: array<st>;
+@group(0) @binding(1) var<storage, read> weff: array<st>;
+@group(0) @binding(2) var<storage, read> h: array<st>;
+@group(0) @binding(3) var<storage, read> b3: array<st>;
 @group(0) @binding(4) var<storage, read> msf: array<f32>;
 @group(0) @binding(5) var<storage, read_write> low: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
@@ -35,7 +37,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   var acc = vec4<f32>(0.0);
   for (var k = 0u; k < p.Ch; k++) {
     let m = k * HW + pix;
-    acc += h[n * p.Ch + k] * (vec4<f32>(b3[k]) + vec4<f32>(msf[m], msf[m + 1u], msf[m + 2u], msf[m + 3u]));
+    acc += f32(h[n * p.Ch + k]) * (vec4<f32>(f32(b3[k])) + vec4<f32>(msf[m], msf[m + 1u], msf[m + 2u], msf[m + 3u]));
   }
   let hasLeft = x0 > 0u;
   let hasRight = x0 + 4u < W;
@@ -46,14 +48,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       let iy = i32(y) + i32(ky) - 1;
       if (iy < 0 || iy >= i32(H)) { continue; }
       let row = fc + u32(iy) * W + x0;
-      let v0 = f[row];
-      let v1 = f[row + 1u];
-      let v2 = f[row + 2u];
-      let v3 = f[row + 3u];
-      let vl = select(0.0, f[select(row, row - 1u, hasLeft)], hasLeft);
-      let vr = select(0.0, f[select(row, row + 4u, hasRight)], hasRight);
+      let v0 = f32(f[row]);
+      let v1 = f32(f[row + 1u]);
+      let v2 = f32(f[row + 2u]);
+      let v3 = f32(f[row + 3u]);
+      let vl = select(0.0, f32(f[select(row, row - 1u, hasLeft)]), hasLeft);
+      let vr = select(0.0, f32(f[select(row, row + 4u, hasRight)]), hasRight);
       let w = wc + 3u * ky;
-      acc += weff[w] * vec4<f32>(vl, v0, v1, v2) + weff[w + 1u] * vec4<f32>(v0, v1, v2, v3) + weff[w + 2u] * vec4<f32>(v1, v2, v3, vr);
+      acc += f32(weff[w]) * vec4<f32>(vl, v0, v1, v2) + f32(weff[w + 1u]) * vec4<f32>(v0, v1, v2, v3) + f32(weff[w + 2u]) * vec4<f32>(v1, v2, v3, vr);
     }
   }
   let o = n * HW + pix;

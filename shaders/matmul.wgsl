@@ -1,4 +1,4 @@
-// Batched GEMM with a fused epilogue, fp32, row-major:
+// Batched GEMM with a fused epilogue, row-major, f32 (f16 storage in its twin matmul_f16: sums in f32):
 //   C[b, m, n] = act(sum_k A[b, m, k] · B'[b, k, n] + bias[n]) + R[b, m, n]
 //   A: [batch, M, K] at batch stride p.sA (0: shared by every batch)
 //   B': TRANS_B = 0: B is [batch, K, N]; TRANS_B = 1: B is [batch, N, K] (nn.Linear weight), stride p.sB
@@ -9,6 +9,7 @@
 // slices of 16 through workgroup memory: As[k][m/4] holds 4 consecutive rows of one k column,
 // Bs[k][n/4] 4 consecutive columns of one k row (row stride 17 vec4 to spread the banks).
 #include "_erf.wgsl"
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-fn loadB(e: u32) -> f32 { return B[e]; }
+#include "_storage.wgsl"
+@group(0) @binding(1) var<storage, read> B: array<st>;
+fn loadB(e: u32) -> f32 { return f32(B[e]); }
 #include "_matmul_tiled.wgsl"

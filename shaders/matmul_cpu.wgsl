@@ -1,4 +1,5 @@
-// Batched GEMM with a fused epilogue for SOFTWARE adapters (lavapipe / llvmpipe, SwiftShader), fp32:
+// Batched GEMM with a fused epilogue for SOFTWARE adapters (lavapipe / llvmpipe, SwiftShader), f32 (f16
+// storage in its twin matmul_cpu_f16: sums in f32):
 //   C[b, m, n] = epilogue(sum_k A[b, m, k] · B[b, k, n])
 //   A: A_KMAJOR = 0: [batch, M, K] row-major (K % 4 == 0); 1: stored [batch, K, M] (M % 4 == 0)
 //   B: B_KMAJOR = 0: [batch, N, K] (an nn.Linear weight, K % 4 == 0); 1: [batch, K, N] (N % 4 == 0)
@@ -26,6 +27,7 @@
 // no invocation works on rows past M only. Rows and columns past M, N read clamped (valid) data and
 // are not stored.
 #include "_erf.wgsl"
-@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
-fn loadB4(i: u32) -> vec4<f32> { return B[i]; }
+#include "_storage.wgsl"
+@group(0) @binding(1) var<storage, read> B: array<st4>;
+fn loadB4(i: u32) -> vec4<f32> { return vec4<f32>(B[i]); }
 #include "_matmul_cpu.wgsl"

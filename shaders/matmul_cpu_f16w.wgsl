@@ -7,6 +7,8 @@
 // converted to f32 on load; products and sums stay f32. Core WGSL (unpack2x16float): no
 // `enable f16`, so it runs on devices without shader-f16 too.
 #include "_erf.wgsl"
+alias st = f32; // activations (A, bias, R, C) in f32: no f16 twin
+alias st4 = vec4<f32>;
 @group(0) @binding(1) var<storage, read> B: array<vec2<u32>>;
 fn loadB4(i: u32) -> vec4<f32> {
   let w = B[i];

@@ -7,6 +7,7 @@
 // Each invocation loads the word holding its element: two neighbouring invocations read one word,
 // so a row segment of 16 k values is one contiguous 32-byte read, as coalesced as the f32 kernel's.
 #include "_erf.wgsl"
+alias st = f32; // activations (A, bias, R, C) in f32: no f16 twin
 @group(0) @binding(1) var<storage, read> B: array<u32>;
 fn loadB(e: u32) -> f32 { return unpack2x16float(B[e >> 1u] >> ((e & 1u) << 4u)).x; }
 #include "_matmul_tiled.wgsl"

@@ -3,16 +3,17 @@
 // For the software-adapter conv2d path (conv2d.ts): a weight [O, C·kh·kw] with K % 4 != 0 (the
 // ResNet stem's 7×7×3 = 147), so that matmul_cpu.wgsl can read it as vec4 rows.
 // One invocation owns one vec4 of y: column k4 = wg.x·16 + li of row wg.y.
+#include "_storage.wgsl"
 struct Params { K: u32, K4: u32, _p0: u32, _p1: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<vec4<f32>>;
+@group(0) @binding(0) var<storage, read> x: array<st>;
+@group(0) @binding(1) var<storage, read_write> y: array<st4>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 @compute @workgroup_size(16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let k4 = wg.x * 16u + li;
   if (k4 >= p.K4 / 4u) { return; }
-  var v = vec4<f32>(0.0);
+  var v = st4(0.0);
   let base = wg.y * p.K;
   for (var u = 0u; u < 4u; u++) {
     let k = 4u * k4 + u;

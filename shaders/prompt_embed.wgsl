@@ -7,13 +7,14 @@
 // MODE 1, dense PE of an S×S grid, channels-last: out [S·S, 256] at pixel centres ((j+.5)/S, (i+.5)/S).
 // One invocation owns one output channel pair (c, c + 128) of one token.
 override MODE: u32 = 0u;
+#include "_storage.wgsl"
 
 struct Params { n_tokens: u32, t: u32, s: u32, img: f32 }
 @group(0) @binding(0) var<storage, read> pts: array<f32>;
 @group(0) @binding(1) var<storage, read> gauss: array<f32>;    // [2, 128]
 @group(0) @binding(2) var<storage, read> label_emb: array<f32>; // [5, 256]: not_a_point, pe0..pe3
 @group(0) @binding(3) var<storage, read> med: array<f32>;       // [256]
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<st>; // f16 in the twin (the tables stay f32)
 @group(0) @binding(5) var<uniform> p: Params;
 
 const TWO_PI: f32 = 6.283185307179586;
@@ -27,8 +28,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) c
     let n = token / (p.t + 1u);
     let r = token % (p.t + 1u);
     if (r == 0u) {
-      out[token * 256u + c] = med[c];
-      out[token * 256u + c + 128u] = med[c + 128u];
+      out[token * 256u + c] = st(med[c]);
+      out[token * 256u + c + 128u] = st(med[c + 128u]);
       return;
     }
     let base = (n * p.t + r - 1u) * 3u;
@@ -50,6 +51,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) c
     s += label_emb[row + c];
     co += label_emb[row + c + 128u];
   }
-  out[token * 256u + c] = s;
-  out[token * 256u + c + 128u] = co;
+  out[token * 256u + c] = st(s);
+  out[token * 256u + c + 128u] = st(co);
 }

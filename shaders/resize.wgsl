@@ -9,6 +9,7 @@
 // One invocation owns one output element (_per_element.wgsl; consecutive invocations: consecutive
 // output columns).
 struct Params { n: u32, H: u32, W: u32, srcH: u32, srcW: u32, outH: u32, outW: u32, _pad: u32 }
+#include "_storage.wgsl"
 #include "_per_element.wgsl"
 
 struct Src { i0: u32, i1: u32, l1: f32 }
@@ -35,5 +36,5 @@ fn element(i: u32) -> f32 {
   let h0 = 1.0 - h1;
   let w1 = sx.l1;
   let w0 = 1.0 - w1;
-  return h0 * (w0 * x[r0 + sx.i0] + w1 * x[r0 + sx.i1]) + h1 * (w0 * x[r1 + sx.i0] + w1 * x[r1 + sx.i1]);
+  return h0 * (w0 * f32(x[r0 + sx.i0]) + w1 * f32(x[r0 + sx.i1])) + h1 * (w0 * f32(x[r1 + sx.i0]) + w1 * f32(x[r1 + sx.i1]));
 }

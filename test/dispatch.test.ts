@@ -5,8 +5,8 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { expandIncludes, kernelLayout } from '../scripts/shader-layout.mjs';
-import { SHADER_LAYOUTS } from '../src/generated/shaders.js';
+import { kernelLayout, kernelSources } from '../scripts/shader-layout.mjs';
+import { SHADER_LAYOUTS, SHADERS } from '../src/generated/shaders.js';
 import type { Gpu } from '../src/gpu/device.js';
 import { packParams } from '../src/gpu/dispatch.js';
 import { Plan, PlanError } from '../src/gpu/plan.js';
@@ -31,7 +31,7 @@ describe('kernelLayout (build time)', () => {
   it('reads the bindings, the params struct (names, types, offsets) and the override constants', () => {
     const l = kernelLayout('t', kernel('struct Params { n: u32, k: i32, s: f32, _pad: u32 }', 'override ROWS: u32 = 64u;'));
     expect(l).toEqual({
-      inputs: 1, outputs: 1, paramBytes: 16, constants: ['ROWS'],
+      inputs: 1, outputs: 1, paramBytes: 16, constants: ['ROWS'], enables: [],
       params: [{ name: 'n', type: 'u32', offset: 0 }, { name: 'k', type: 'i32', offset: 4 }, { name: 's', type: 'f32', offset: 8 }, { name: '_pad', type: 'u32', offset: 12 }],
     });
   });
@@ -45,17 +45,22 @@ describe('kernelLayout (build time)', () => {
     expect(() => kernelLayout('t', swapped)).toThrow(/read-only 'x' \(binding 1\) follows a read_write binding/);
   });
 
-  it('the generated table holds every kernel of shaders/ as kernelLayout reads it', () => {
+  it('the generated table holds every kernel of shaders/ (and the f16 twins) as kernelLayout reads it', () => {
     const dir = fileURLToPath(new URL('../shaders', import.meta.url));
-    const names = readdirSync(dir).filter((f) => f.endsWith('.wgsl') && !f.startsWith('_')).map((f) => f.slice(0, -5));
-    expect(Object.keys(SHADER_LAYOUTS).sort()).toEqual(names.sort());
-    for (const n of names) expect(SHADER_LAYOUTS[n as keyof typeof SHADER_LAYOUTS], n).toEqual(kernelLayout(n, expandIncludes(dir, `${n}.wgsl`)));
+    const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl') && !f.startsWith('_')).map((f) => f.slice(0, -5));
+    const { kernels } = kernelSources(dir);
+    expect(Object.keys(SHADER_LAYOUTS).sort()).toEqual(kernels.map((k) => k.name));
+    for (const f of files) expect(kernels.some((k) => k.name === f), f).toBe(true);
+    for (const { name, code } of kernels) {
+      expect(SHADER_LAYOUTS[name as keyof typeof SHADER_LAYOUTS], name).toEqual(kernelLayout(name, code));
+      expect(SHADERS[name as keyof typeof SHADERS], name).toBe(code);
+    }
     expect(SHADER_LAYOUTS.pad_rows4.params.map((f) => f.name)).toEqual(['K', 'K4', '_p0', '_p1']);
   });
 });
 
 describe('packParams', () => {
-  const layout = { inputs: 1, outputs: 1, paramBytes: 20, constants: [], params: [
+  const layout = { inputs: 1, outputs: 1, paramBytes: 20, constants: [], enables: [], params: [
     { name: 'n', type: 'u32', offset: 0 }, { name: 'k', type: 'i32', offset: 4 }, { name: 's', type: 'f32', offset: 8 },
     { name: '_pad', type: 'u32', offset: 12 }, { name: 'big', type: 'u32', offset: 16 },
   ] } as const;

@@ -116,7 +116,7 @@ describeKernelPaths('gemm', (path) => {
   });
 });
 
-it('f16 tensors: external() checks the packed size, linear() the shape, and f32-only ops refuse them', async () => {
+it('f16 tensors: external() checks the packed size, linear() the shape, and ops refuse operands of mixed dtypes', async () => {
   const p = await newPlan('f16-shapes');
   const buffer = p.device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE }); // 32 halves
   try {
@@ -128,7 +128,7 @@ it('f16 tensors: external() checks the packed size, linear() the shape, and f32-
     expect(() => linear(p, x, p.external(buffer, [8, 4], 'w2', 'f16'), null)).toThrow(/expected \[\?,8\]/);
     expect(linear(p, x, w, null).shape).toEqual([3, 4]);
     const g = p.external(buffer, [8], 'g', 'f16');
-    expect(() => layerNorm(p, x, g, p.input('b', [8]), 1e-5)).toThrow(/'g' is f16, expected f32/);
+    expect(() => layerNorm(p, x, g, p.input('b', [8]), 1e-5)).toThrow(/mixed storage dtypes \('x' f32, 'g' f16, 'b' f32\)/);
   } finally {
     p.destroy();
     buffer.destroy();

@@ -102,6 +102,24 @@ export function checkDispatch(spec: DispatchSpec, what: string): Uint32Array<Arr
   return layout.paramBytes ? packParams(spec.shader, layout, spec.params as Readonly<Record<string, number>>, what) : null;
 }
 
+/** The device feature that each WGSL extension a kernel enables needs. */
+const FEATURE_OF: Readonly<Record<string, string>> = { f16: 'shader-f16', subgroups: 'subgroups' };
+
+/**
+ * Throws a PlanError naming the feature when the device's `features` lack one that `shader` needs
+ * (its `enable` lines: an f16 twin needs shader-f16). `features` undefined (a record-only device):
+ * not checked.
+ */
+export function checkFeatures(shader: string, features: { has(f: string): boolean } | undefined, what: string): void {
+  if (!features) return;
+  for (const e of shaderLayout(shader, what).enables) {
+    const f = FEATURE_OF[e] ?? e;
+    if (!features.has(f)) {
+      throw new PlanError(`${what}: shaders/${shader} needs the device feature '${f}', which this device was not given (requestGpu({ ${f === 'shader-f16' ? 'f16' : f}: true }) asks for it where the adapter has it)`);
+    }
+  }
+}
+
 /** Checks the constants' names against the shader's overrides, and their values (finite numbers). */
 export function checkConstants(shader: string, layout: ShaderLayout, constants: Readonly<Record<string, number>>, what = shader): void {
   for (const [k, v] of Object.entries(constants)) {

@@ -15,13 +15,14 @@ import { allocate, PlanError, type Allocation } from './allocator.js';
 import {
   assertDeviceAlive, captureGpuErrors, deviceLost, deviceLostError, gpuErrorToThrow, GpuResourceError, watchDevice, type Gpu,
 } from './device.js';
-import { checkDispatch, type DispatchSpec, type ShaderName } from './dispatch.js';
+import { checkDispatch, checkFeatures, type DispatchSpec, type ShaderName } from './dispatch.js';
 import { kernelPaths, type KernelFamily, type KernelPath, type KernelPaths } from './kernels.js';
 import { pipelineFor } from './pipelines.js';
 import { checkRunInputs, Segments, type RunInput } from './inputs.js';
 import { Tensor, numel, storageBytes, type DType, type TensorKind } from './tensor.js';
 import { profileDispatches, timeRuns, type DispatchTime, type Timeable } from './timing.js';
 import { PoliteWait, sleep } from './wait.js';
+import { f16ArrayToF32 } from '../safetensors/half.js';
 
 export { PlanError } from './allocator.js';
 
@@ -111,9 +112,9 @@ export class Plan {
     return this.newTensor(shape, 'external', label, buffer, undefined, dtype);
   }
 
-  /** A temporary whose buffer is shared with others by liveness. */
-  temp(shape: readonly number[], label = 'tmp'): Tensor {
-    return this.newTensor(shape, 'temp', label);
+  /** A temporary whose buffer is shared with others by liveness, stored as `dtype`. */
+  temp(shape: readonly number[], label = 'tmp', dtype: DType = 'f32'): Tensor {
+    return this.newTensor(shape, 'temp', label, undefined, undefined, dtype);
   }
 
   /** The same storage under another shape with as many elements (free: no dispatch). */
@@ -159,6 +160,7 @@ export class Plan {
       if (this.tensors[t.id] !== t) throw new PlanError(`${what}: tensor '${t.label}' belongs to another plan`);
     }
     const params = checkDispatch(spec, what);
+    checkFeatures(spec.shader, (this.device as { features?: GPUSupportedFeatures }).features, what);
     const constants = spec.constants as Readonly<Record<string, number>> | undefined;
     this.recorded.push({ shader: spec.shader, constants, inputs: [...spec.inputs], outputs: [...spec.outputs], params, groups: spec.groups, label });
   }
@@ -334,7 +336,7 @@ export class Plan {
 
   /**
    * Writes `inputs`, runs the plan once and returns the outputs named in `read` (all outputs by
-   * default). Calls on one plan are serialised: they share its input and output buffers.
+   * default; an f16 output as its f32 values). Calls on one plan are serialised: they share its input and output buffers.
    * `opts.copyOut` copies outputs into other buffers within the same submission (so that a later run
    * cannot overwrite them first). A run on a lost device rejects with GpuDeviceLostError; commands the
    * device rejects (a destroyed input buffer, …) reject the run instead of returning stale outputs.
@@ -397,7 +399,10 @@ export class Plan {
         await Promise.all(read.map((name) => this.staging.get(name)!.mapAsync(GPUMapMode.READ)));
         for (const name of read) {
           const s = this.staging.get(name)!;
-          out[name] = new Float32Array(s.getMappedRange(0, this.outputTensor(name).bytes).slice(0));
+          const t = this.outputTensor(name);
+          const range = s.getMappedRange(0, t.bytes);
+          // An f16 output (an intermediate stage of an f16-compute plan) is read as f32 values.
+          out[name] = t.dtype === 'f16' ? f16ArrayToF32(new Uint16Array(range, 0, t.size)) : new Float32Array(range.slice(0));
           s.unmap();
         }
       } else {

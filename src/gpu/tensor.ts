@@ -5,10 +5,12 @@
 export type TensorKind = 'input' | 'output' | 'temp' | 'pinned' | 'external';
 
 /**
- * How a tensor's elements are stored. 'f32': one float32 each (every activation). 'f16': IEEE
- * binary16, two per 32-bit word, element e in bits 16·(e % 2) .. 16·(e % 2) + 15 of word e / 2 (a
- * little-endian Uint16Array viewed as words; an odd count ends in a zero half); kernels unpack it
- * with core WGSL's unpack2x16float. A weight-only format: linear() takes it as its weight.
+ * How a tensor's elements are stored. 'f32': one float32 each. 'f16': IEEE binary16, two per 32-bit
+ * word, element e in bits 16·(e % 2) .. 16·(e % 2) + 15 of word e / 2 (a little-endian Uint16Array
+ * viewed as words; an odd count ends in a zero half), which is WGSL's array<f16>. Two uses: a linear
+ * weight of f32 activations (precision 'f16': the kernels unpack it with core WGSL's
+ * unpack2x16float), and every activation and weight of a precision 'f16-compute' plan (the kernels'
+ * f16 twins, gpu/storage.ts; they need shader-f16).
  * (A block-quantised int8 dtype would join here with its own storageBytes rule.)
  */
 export type DType = 'f32' | 'f16';
@@ -74,6 +76,9 @@ export class Tensor {
     return d;
   }
 }
+
+/** Both dtypes: for ops that take either (and check that their operands agree: gpu/storage.ts). */
+export const ANY: readonly DType[] = ['f32', 'f16'];
 
 /** Throws unless `t` has exactly `shape` (-1 matches any size) and one of `dtypes` (default: f32 only). */
 export function expectShape(t: Tensor, shape: readonly number[], what: string, dtypes: readonly DType[] = ['f32']): void {

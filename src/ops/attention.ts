@@ -1,7 +1,8 @@
 // Fused multi-head attention (shaders/attention.wgsl): the mask decoder's Attention core.
 import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
-import { expectShape, type Tensor } from '../gpu/tensor.js';
+import { commonDtype, kernelOf } from '../gpu/storage.js';
+import { ANY, expectShape, type Tensor } from '../gpu/tensor.js';
 
 /** Floats per K (and V) tile in the shader; a tile holds TILE / (d + 1) keys. */
 const TILE = 1280;
@@ -26,13 +27,14 @@ export function attention(p: Plan, q: Tensor, k: Tensor, v: Tensor, opts: Attent
   const H = opts.heads;
   if (q.rank !== 3) throw new Error(`${label}: q '${q.label}' has shape [${q.shape}], expected [B, Tq, C]`);
   const [B, Tq, C] = q.shape as [number, number, number];
-  expectShape(k, [B, -1, C], `${label}: k`);
+  expectShape(k, [B, -1, C], `${label}: k`, ANY);
   const Tk = k.dim(1);
-  expectShape(v, [B, Tk, C], `${label}: v`);
+  expectShape(v, [B, Tk, C], `${label}: v`, ANY);
+  const dt = commonDtype(label, q, k, v, opts.bias);
   if (!Number.isInteger(H) || H <= 0 || C % H !== 0) throw new Error(`${label}: ${C} channels do not split into ${H} heads`);
   const d = C / H;
   if (d > 64) throw new Error(`${label}: head dim ${d} > 64`);
-  if (opts.bias) expectShape(opts.bias, [B, H, Tq, Tk], `${label}: bias`);
+  if (opts.bias) expectShape(opts.bias, [B, H, Tq, Tk], `${label}: bias`, ANY);
 
   // Queries per workgroup: enough to cover Tq (up to 64); the other invocations split the keys.
   let qpw = Math.min(WG, nextPow2(Tq));
@@ -43,9 +45,9 @@ export function attention(p: Plan, q: Tensor, k: Tensor, v: Tensor, opts: Attent
     qpw *= 2;
   }
   const nqb = ceilDiv(Tq, qpw);
-  const y = p.temp([B, Tq, C], label);
+  const y = p.temp([B, Tq, C], label, dt);
   p.dispatch({
-    shader: 'attention',
+    shader: kernelOf('attention', dt),
     constants: { HD: d, KS: ks, HAS_BIAS: opts.bias ? 1 : 0 },
     inputs: [q, k, v, opts.bias ?? q],
     outputs: [y],

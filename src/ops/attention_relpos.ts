@@ -4,7 +4,8 @@
 // padding / partition / unpartition.
 import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
-import { expectShape, type Tensor } from '../gpu/tensor.js';
+import { commonDtype, kernelOf } from '../gpu/storage.js';
+import { ANY, expectShape, type Tensor } from '../gpu/tensor.js';
 
 /** Real queries per workgroup in the shader (attention_relpos.wgsl; attention_relpos_cpu.wgsl: 128). */
 const QPW = 16;
@@ -59,9 +60,10 @@ export function attentionRelPos(
   if (!Number.isInteger(H) || H <= 0 || C % H !== 0) throw new Error(`${label}: ${C} channels do not split into ${H} heads`);
   const d = C / H;
   if (d > 64) throw new Error(`${label}: head dim ${d} > 64`);
-  expectShape(qkvBias, [C3], `${label}: qkvBias`);
-  expectShape(relPosH, [2 * ws - 1, d], `${label}: relPosH`);
-  expectShape(relPosW, [2 * ws - 1, d], `${label}: relPosW`);
+  expectShape(qkvBias, [C3], `${label}: qkvBias`, ANY);
+  expectShape(relPosH, [2 * ws - 1, d], `${label}: relPosH`, ANY);
+  expectShape(relPosW, [2 * ws - 1, d], `${label}: relPosW`, ANY);
+  const dt = commonDtype(label, qkv, qkvBias, relPosH, relPosW);
 
   // Software adapters: the CPU-shaped kernel (see its header), which reads vec4 along d.
   const cpu = attentionRelPosKernel(p, d) === 'cpu';
@@ -74,10 +76,10 @@ export function attentionRelPos(
       nblk += ceilDiv(Math.min(ws, S - wy * ws) * Math.min(ws, S - wx * ws), qpw);
     }
   }
-  const y = p.temp([B, T, C], label);
+  const y = p.temp([B, T, C], label, dt);
   const common = { constants: { HD: d }, inputs: [qkv, qkvBias, relPosH, relPosW], outputs: [y], groups: grid(B * H * nblk), label };
   const params = { B, S, ws, H, C, nw, nblk, scale: d ** -0.5 };
-  if (cpu) p.dispatch({ shader: 'attention_relpos_cpu', ...common, params: { ...params, d4: d / 4 } });
-  else p.dispatch({ shader: 'attention_relpos', ...common, params });
+  if (cpu) p.dispatch({ shader: kernelOf('attention_relpos_cpu', dt), ...common, params: { ...params, d4: d / 4 } });
+  else p.dispatch({ shader: kernelOf('attention_relpos', dt), ...common, params });
   return y;
 }

@@ -3,7 +3,8 @@
 // (shaders/conv2d_im2col.wgsl).
 import { ceilDiv } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
-import { expectShape, type Tensor } from '../gpu/tensor.js';
+import { commonDtype, kernelOf } from '../gpu/storage.js';
+import { ANY, expectShape, type Tensor } from '../gpu/tensor.js';
 import { ACT_CODE, cpuGemm, tileRows, type Activation } from './matmul.js';
 
 const TILE = 64;
@@ -32,7 +33,7 @@ export function conv2dKernel(
 
 /**
  * y = act(conv(x, w) + b + residual), zero padding; the residual is added before the activation
- * (ResNet: relu(conv + b + shortcut)).
+ * (ResNet: relu(conv + b + shortcut)). Operands all f32 or all f16 (sums in f32).
  * x [N, C, H, W], w [O, C, kh, kw], b [O] → y [N, O, Ho, Wo], Ho = floor((H + 2·pad − kh)/stride) + 1.
  */
 export function conv2d(
@@ -45,18 +46,19 @@ export function conv2d(
   const label = opts.label ?? 'conv2d';
   const stride = opts.stride ?? 1;
   const pad = opts.pad ?? 0;
-  expectShape(x, [-1, -1, -1, -1], `${label} input`);
+  expectShape(x, [-1, -1, -1, -1], `${label} input`, ANY);
   const [N, C, H, W] = x.shape as [number, number, number, number];
-  expectShape(w, [-1, C, -1, -1], `${label} weight`);
+  expectShape(w, [-1, C, -1, -1], `${label} weight`, ANY);
   const [O, , kh, kw] = w.shape as [number, number, number, number];
-  if (b) expectShape(b, [O], `${label} bias`);
+  if (b) expectShape(b, [O], `${label} bias`, ANY);
+  const dt = commonDtype(label, x, w, b, opts.residual);
   if (!Number.isInteger(stride) || stride < 1 || !Number.isInteger(pad) || pad < 0) throw new Error(`${label}: bad stride ${stride} / pad ${pad}`);
   const Ho = Math.floor((H + 2 * pad - kh) / stride) + 1;
   const Wo = Math.floor((W + 2 * pad - kw) / stride) + 1;
   if (Ho < 1 || Wo < 1) throw new Error(`${label}: kernel ${kh}×${kw} does not fit input ${H}×${W} with pad ${pad}`);
   const outShape = [N, O, Ho, Wo];
-  if (opts.residual) expectShape(opts.residual, outShape, `${label} residual`);
-  const y = p.temp(outShape, label);
+  if (opts.residual) expectShape(opts.residual, outShape, `${label} residual`, ANY);
+  const y = p.temp(outShape, label, dt);
   const pointwise = kh === 1 && kw === 1 && stride === 1 && pad === 0;
   const K = C * kh * kw;
   const NP = Ho * Wo;
@@ -76,9 +78,9 @@ export function conv2d(
     let a = p.reshape(w, [O, K]);
     if (K4 !== K) {
       // The weight with rows zero-padded to K4 (the stem's 7×7×3 = 147), remade every run: O·K4 floats.
-      const wp = p.temp([O, K4], `${label}.weight4`);
+      const wp = p.temp([O, K4], `${label}.weight4`, dt);
       p.dispatch({
-        shader: 'pad_rows4',
+        shader: kernelOf('pad_rows4', dt),
         inputs: [w],
         outputs: [wp],
         params: { K, K4 },
@@ -87,9 +89,9 @@ export function conv2d(
       });
       a = wp;
     }
-    const cols = p.temp([N, NP, K4], `${label}.im2col`);
+    const cols = p.temp([N, NP, K4], `${label}.im2col`, dt);
     p.dispatch({
-      shader: 'conv2d_im2col',
+      shader: kernelOf('conv2d_im2col', dt),
       constants: { KV: IM2COL_KV },
       inputs: [x],
       outputs: [cols],
@@ -105,7 +107,7 @@ export function conv2d(
   const gy = ceilDiv(O, rows);
   if (gx > 65535 || gy > 65535 || N > 65535) throw new Error(`${label}: output [${outShape}] is too large for one dispatch`);
   p.dispatch({
-    shader: 'conv2d',
+    shader: kernelOf('conv2d', dt),
     constants: { BIAS: b ? 1 : 0, ACT: ACT_CODE[opts.act ?? 'none'], RESIDUAL: opts.residual ? 1 : 0, POINTWISE: pointwise ? 1 : 0, ROWS: rows },
     // Disabled bias / residual bindings are filled with `x` (never read).
     inputs: [x, w, b ?? x, opts.residual ?? x],

@@ -3,7 +3,8 @@
 // output mode).
 import { ceilDiv } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
-import { expectShape, type Tensor } from '../gpu/tensor.js';
+import { commonDtype, kernelOf } from '../gpu/storage.js';
+import { ANY, expectShape, type Tensor } from '../gpu/tensor.js';
 import { ACT_CODE, cpuGemm, tileRows, type Activation } from './matmul.js';
 
 const TILE = 64;
@@ -28,12 +29,13 @@ export function convTranspose2x2(
   opts: { act?: Activation; label?: string } = {},
 ): Tensor {
   const label = opts.label ?? 'conv_transpose2x2';
-  expectShape(x, [-1, -1, -1, -1], `${label} input`);
+  expectShape(x, [-1, -1, -1, -1], `${label} input`, ANY);
   const [N, C, H, W] = x.shape as [number, number, number, number];
-  expectShape(w, [C, -1, 2, 2], `${label} weight`);
+  expectShape(w, [C, -1, 2, 2], `${label} weight`, ANY);
   const O = w.dim(1);
-  if (b) expectShape(b, [O], `${label} bias`);
-  const y = p.temp([N, O, 2 * H, 2 * W], label);
+  if (b) expectShape(b, [O], `${label} bias`, ANY);
+  const dt = commonDtype(label, x, w, b);
+  const y = p.temp([N, O, 2 * H, 2 * W], label, dt);
   // Software adapters: A = w read as [K = C, M = 4·O] (K-major), B = x[b] [C, H·W] (K-major, needs
   // H·W % 4 == 0), rows 4·o + t scattered to tap t.
   if (convTranspose2x2Kernel(p, H, W) === 'cpu') {
@@ -48,7 +50,7 @@ export function convTranspose2x2(
   const gy = ceilDiv(4 * O, rows);
   if (gx > 65535 || gy > 65535 || N > 65535) throw new Error(`${label}: output [${y.shape}] is too large for one dispatch`);
   p.dispatch({
-    shader: 'conv_transpose2x2',
+    shader: kernelOf('conv_transpose2x2', dt),
     constants: { BIAS: b ? 1 : 0, ACT: ACT_CODE[opts.act ?? 'none'], ROWS: rows },
     // Without bias its binding is filled with `x` (never read).
     inputs: [x, w, b ?? x],

@@ -1,6 +1,7 @@
 // Elementwise add with a repeating operand (shaders/elementwise.wgsl).
 import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
+import { commonDtype, kernelOf } from '../gpu/storage.js';
 import type { Tensor } from '../gpu/tensor.js';
 
 /** Elements per invocation (elementwise.wgsl's PER). */
@@ -12,13 +13,14 @@ const PER = 4;
  * larger than both (both repeat), e.g. to expand one image's tokens to N prompt sets.
  */
 export function add(p: Plan, a: Tensor, b: Tensor, label = 'add', outShape?: readonly number[]): Tensor {
-  const y = p.temp(outShape ?? (a.size >= b.size ? a.shape : b.shape), label);
+  const dt = commonDtype(label, a, b);
+  const y = p.temp(outShape ?? (a.size >= b.size ? a.shape : b.shape), label, dt);
   const n = y.size;
   if (n % a.size !== 0 || n % b.size !== 0) {
     throw new Error(`add: shapes [${a.shape}] and [${b.shape}] do not broadcast to [${y.shape}]`);
   }
   p.dispatch({
-    shader: 'elementwise',
+    shader: kernelOf('elementwise', dt),
     constants: { PER },
     inputs: [a, b],
     outputs: [y],

@@ -4,7 +4,8 @@
 // (layernorm_cpu.wgsl, layernorm2d_cpu.wgsl) where its vec4 alignment holds.
 import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
-import { expectShape, type Tensor } from '../gpu/tensor.js';
+import { commonDtype, kernelOf } from '../gpu/storage.js';
+import { ANY, expectShape, type Tensor } from '../gpu/tensor.js';
 
 /**
  * The kernels a LayerNorm recorded on `p` now takes: 'cpu' (one invocation per row / per 4 pixels, on
@@ -22,17 +23,18 @@ export function lanesPerRow(n: number): number {
   return t;
 }
 
-/** nn.LayerNorm over the last dim of x [..., C] with weight g [C] and bias b [C]. */
+/** nn.LayerNorm over the last dim of x [..., C] with weight g [C] and bias b [C] (all f32 or all f16; statistics in f32). */
 export function layerNorm(p: Plan, x: Tensor, g: Tensor, b: Tensor, eps: number, opts: { label?: string } = {}): Tensor {
   const label = opts.label ?? 'layernorm';
   const C = x.dim(-1);
-  expectShape(g, [C], `${label}: weight`);
-  expectShape(b, [C], `${label}: bias`);
+  expectShape(g, [C], `${label}: weight`, ANY);
+  expectShape(b, [C], `${label}: bias`, ANY);
+  const dt = commonDtype(label, x, g, b);
   const rows = x.size / C;
-  const y = p.temp(x.shape, label);
+  const y = p.temp(x.shape, label, dt);
   if (normKernel(p, C % 4 === 0) === 'cpu') {
     p.dispatch({
-      shader: 'layernorm_cpu',
+      shader: kernelOf('layernorm_cpu', dt),
       inputs: [x, g, b],
       outputs: [y],
       params: { rows, C4: C / 4, eps },
@@ -43,7 +45,7 @@ export function layerNorm(p: Plan, x: Tensor, g: Tensor, b: Tensor, eps: number,
   }
   const tpr = lanesPerRow(C);
   p.dispatch({
-    shader: 'layernorm',
+    shader: kernelOf('layernorm', dt),
     constants: { TPR: tpr },
     inputs: [x, g, b],
     outputs: [y],
@@ -75,16 +77,17 @@ export function layerNorm2d(
   opts: { act?: 'none' | 'gelu'; label?: string } = {},
 ): Tensor {
   const label = opts.label ?? 'layernorm2d';
-  expectShape(x, [-1, -1, -1, -1], `${label}: input`);
+  expectShape(x, [-1, -1, -1, -1], `${label}: input`, ANY);
   const [N, C, H, W] = x.shape as [number, number, number, number];
-  expectShape(g, [C], `${label}: weight`);
-  expectShape(b, [C], `${label}: bias`);
+  expectShape(g, [C], `${label}: weight`, ANY);
+  expectShape(b, [C], `${label}: bias`, ANY);
+  const dt = commonDtype(label, x, g, b);
   const HW = H * W;
   if (normKernel(p, HW % 4 === 0) === 'cpu') {
-    const y = p.temp(x.shape, label);
+    const y = p.temp(x.shape, label, dt);
     const total = N * (HW / 4);
     p.dispatch({
-      shader: 'layernorm2d_cpu',
+      shader: kernelOf('layernorm2d_cpu', dt),
       constants: { ACT: opts.act === 'gelu' ? 1 : 0 },
       inputs: [x, g, b],
       outputs: [y],
@@ -97,9 +100,9 @@ export function layerNorm2d(
   const px = pixelsPerGroup(N, C, HW);
   const blocks = ceilDiv(HW, px);
   const total = N * blocks;
-  const y = p.temp(x.shape, label);
+  const y = p.temp(x.shape, label, dt);
   p.dispatch({
-    shader: 'layernorm2d',
+    shader: kernelOf('layernorm2d', dt),
     constants: { PX: px, ACT: opts.act === 'gelu' ? 1 : 0 },
     inputs: [x, g, b],
     outputs: [y],

@@ -3,6 +3,7 @@
 // happens inside the attention kernels (attention_relpos.ts).
 import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
+import { kernelOf } from '../gpu/storage.js';
 import type { Tensor } from '../gpu/tensor.js';
 
 /**
@@ -47,7 +48,7 @@ export function permute(p: Plan, x: Tensor, perm: number[], label = 'permute'): 
   if (r > 6 || perm.length !== r || [...perm].sort((a, b) => a - b).some((k, i) => k !== i)) {
     throw new Error(`${label}: [${perm}] is not a permutation of the ${r} dims of '${x.label}' [${x.shape}] (rank ≤ 6)`);
   }
-  const y = p.temp(perm.map((k) => x.shape[k]!), label);
+  const y = p.temp(perm.map((k) => x.shape[k]!), label, x.dtype);
   const { dims, perm: P } = simplifyPermutation(x.shape, perm);
   const n = dims.length;
   const inStride = new Array<number>(n);
@@ -67,7 +68,7 @@ export function permute(p: Plan, x: Tensor, perm: number[], label = 'permute'): 
     const [, d1, d2, d3, d4, d5] = [...new Array<number>(6 - n).fill(1), ...P.map((k) => dims[k]!)] as number[];
     const [s0, s1, s2, s3, s4, s5] = [...new Array<number>(6 - n).fill(0), ...P.map((k) => inStride[k]!)] as number[];
     p.dispatch({
-      shader: 'layout_permute',
+      shader: kernelOf('layout_permute', x.dtype),
       inputs: [x],
       outputs: [y],
       params: { n: y.size, d1: d1!, d2: d2!, d3: d3!, d4: d4!, d5: d5!, s0: s0!, s1: s1!, s2: s2!, s3: s3!, s4: s4!, s5: s5! },
@@ -89,7 +90,7 @@ export function permute(p: Plan, x: Tensor, perm: number[], label = 'permute'): 
   const [si0, si1, si2, si3] = si as [number, number, number, number];
   const [so0, so1, so2, so3] = so as [number, number, number, number];
   p.dispatch({
-    shader: 'layout_transpose',
+    shader: kernelOf('layout_transpose', x.dtype),
     constants: { CPU: transposeKernel(p) === 'cpu' ? 1 : 0 },
     inputs: [x],
     outputs: [y],

@@ -3,7 +3,8 @@
 // per-set weight weff = h · W3, so the conv has one output channel per prompt set instead of Ch.
 import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
-import { expectShape, type Tensor } from '../gpu/tensor.js';
+import { commonDtype, kernelOf } from '../gpu/storage.js';
+import { ANY, expectShape, type Tensor } from '../gpu/tensor.js';
 import { matmul } from './matmul.js';
 
 /**
@@ -12,19 +13,20 @@ import { matmul } from './matmul.js';
  * low[n] = Σ_k h[n, k] · (conv3x3_p1(f[n]; w3, b3)[k] + msf[0, k]). W % 4 == 0.
  */
 export function maskHead(p: Plan, f: Tensor, h: Tensor, w3: Tensor, b3: Tensor, msf: Tensor, label = 'mask_head'): Tensor {
-  expectShape(f, [-1, -1, -1, -1], `${label}: features`);
+  expectShape(f, [-1, -1, -1, -1], `${label}: features`, ANY);
   const [N, Cf, H, W] = f.shape as [number, number, number, number];
-  expectShape(h, [N, -1], `${label}: h`);
+  expectShape(h, [N, -1], `${label}: h`, ANY);
   const Ch = h.dim(1);
-  expectShape(w3, [Ch, Cf, 3, 3], `${label}: conv weight`);
-  expectShape(b3, [Ch], `${label}: conv bias`);
+  expectShape(w3, [Ch, Cf, 3, 3], `${label}: conv weight`, ANY);
+  expectShape(b3, [Ch], `${label}: conv bias`, ANY);
+  const dt = commonDtype(label, f, h, w3, b3);
   expectShape(msf, [1, Ch, H, W], `${label}: multi-scale feature`);
   if (W % 4 !== 0) throw new Error(`${label}: width ${W} is not a multiple of 4`);
   const weff = matmul(p, h, p.reshape(w3, [Ch, Cf * 9]), { label: `${label}.weight` });
   const low = p.temp([N, 1, H, W], label);
   const quads = N * H * (W / 4);
   p.dispatch({
-    shader: 'mask_head',
+    shader: kernelOf('mask_head', dt),
     inputs: [f, weff, h, b3, msf],
     outputs: [low],
     params: { N, Cf, Ch, H, W },

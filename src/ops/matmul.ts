@@ -1,10 +1,12 @@
 // Linear layers and matmul on one register-tiled GEMM (shaders/matmul.wgsl), or on software
 // adapters on the CPU-shaped GEMM (shaders/matmul_cpu.wgsl), which conv2d and convTranspose2x2 use too.
-// A linear weight may be an f16 tensor (Tensor.dtype): the same kernels then read it through
-// matmul_f16w.wgsl / matmul_cpu_f16w.wgsl, converting each value to f32 and accumulating in f32.
+// Operands are f32, or all f16 (precision 'f16-compute': the kernels' f16 twins, sums in f32). An f16
+// weight of f32 activations (precision 'f16') is read through matmul_f16w.wgsl / matmul_cpu_f16w.wgsl,
+// converting each value to f32 and accumulating in f32.
 import { ceilDiv } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
-import { expectShape, type Tensor } from '../gpu/tensor.js';
+import { commonDtype, kernelOf } from '../gpu/storage.js';
+import { ANY, expectShape, type DType, type Tensor } from '../gpu/tensor.js';
 
 export type Activation = 'none' | 'relu' | 'gelu';
 export const ACT_CODE: Readonly<Record<Activation, number>> = { none: 0, relu: 1, gelu: 2 };
@@ -35,11 +37,9 @@ export function cpuGemmWY(M: number): number {
 
 /** What both GEMM kernels take: operands, output, sizes, batch strides, activation. */
 export interface GemmOperands {
+  /** a, bias, residual and out share one dtype; b has it too, or is f16 for f32 activations. */
   a: Tensor;
-  /** f32 values, or with bF16 an f16 tensor (packed binary16 words, indexed as its elements). */
   b: Tensor;
-  /** b holds binary16 pairs (matmul_f16w.wgsl / matmul_cpu_f16w.wgsl); default false. */
-  bF16?: boolean;
   bias: Tensor | null;
   residual: Tensor | null;
   out: Tensor;
@@ -73,6 +73,17 @@ export interface CpuGemm extends GemmOperands {
   W?: number;
 }
 
+/**
+ * The dtype a GEMM computes in (a, bias, residual and out share it) and whether b is an f16 weight of
+ * f32 activations (read by the *_f16w kernels); any other mix is an Error naming the operands.
+ */
+function gemmDtypes(g: GemmOperands): { dt: DType; packedB: boolean } {
+  const dt = commonDtype(g.label, g.a, g.bias, g.residual, g.out);
+  const packedB = dt === 'f32' && g.b.dtype === 'f16';
+  if (!packedB) commonDtype(g.label, g.a, g.b);
+  return { dt, packedB };
+}
+
 /** Whether a GEMM of this shape and layout meets matmul_cpu.wgsl's vec4 alignment (and fits one dispatch). */
 export function cpuGemmFits(M: number, N: number, K: number, aKMajor: boolean, bKMajor: boolean): boolean {
   return (aKMajor ? M % 4 === 0 : K % 4 === 0) && (bKMajor ? N % 4 === 0 : K % 4 === 0) &&
@@ -87,8 +98,9 @@ export function cpuGemm(p: Plan, g: CpuGemm): void {
   const gx = ceilDiv(g.N, (4 * 64) / wy);
   const gy = ceilDiv(g.M, 8 * wy);
   if (gx > 65535 || gy > 65535 || g.batch > 65535) throw new Error(`${g.label}: GEMM [${g.batch}, ${g.M}, ${g.N}] is too large for one dispatch`);
+  const { dt, packedB } = gemmDtypes(g);
   p.dispatch({
-    shader: g.bF16 ? 'matmul_cpu_f16w' : 'matmul_cpu',
+    shader: packedB ? 'matmul_cpu_f16w' : kernelOf('matmul_cpu', dt),
     constants: {
       A_KMAJOR: g.aKMajor ? 1 : 0, B_KMAJOR: g.bKMajor ? 1 : 0, BIAS: g.bias ? g.biasMode : 0, ACT: ACT_CODE[g.act],
       RESIDUAL: g.residual ? g.residualMode : 0, OUT: g.outMode, WY: wy,
@@ -116,7 +128,7 @@ export function gemmKernel(p: Plan, M: number, N: number, K: number, transB: boo
 export function gemm(p: Plan, g: Gemm): void {
   if (gemmKernel(p, g.M, g.N, g.K, g.transB) === 'cpu') {
     cpuGemm(p, {
-      a: g.a, b: g.b, bF16: g.bF16, bias: g.bias, residual: g.residual, out: g.out, batch: g.batch, M: g.M, N: g.N, K: g.K,
+      a: g.a, b: g.b, bias: g.bias, residual: g.residual, out: g.out, batch: g.batch, M: g.M, N: g.N, K: g.K,
       sA: g.sA, sB: g.sB, aKMajor: false, bKMajor: !g.transB, biasMode: 1, residualMode: 1, act: g.act, outMode: 0, label: g.label,
     });
     return;
@@ -125,8 +137,9 @@ export function gemm(p: Plan, g: Gemm): void {
   const gx = ceilDiv(g.N, TILE);
   const gy = ceilDiv(g.M, rows);
   if (gx > 65535 || gy > 65535 || g.batch > 65535) throw new Error(`${g.label}: GEMM [${g.batch}, ${g.M}, ${g.N}] is too large for one dispatch`);
+  const { dt, packedB } = gemmDtypes(g);
   p.dispatch({
-    shader: g.bF16 ? 'matmul_f16w' : 'matmul',
+    shader: packedB ? 'matmul_f16w' : kernelOf('matmul', dt),
     constants: { TRANS_B: g.transB ? 1 : 0, BIAS: g.bias ? 1 : 0, ACT: ACT_CODE[g.act], RESIDUAL: g.residual ? 1 : 0, ROWS: rows },
     // Disabled bias / residual bindings are filled with `a` (never read).
     inputs: [g.a, g.b, g.bias ?? g.a, g.residual ?? g.a],
@@ -139,7 +152,7 @@ export function gemm(p: Plan, g: Gemm): void {
 
 /**
  * nn.Linear: y = act(x · wᵀ + b) (+ residual, added after the activation).
- * x [..., K], w [N, K] (an f32 or f16 tensor), b [N] → y [..., N].
+ * x [..., K], w [N, K], b [N] → y [..., N], in x's dtype; w has it too, or is f16 for f32 x.
  */
 export function linear(
   p: Plan,
@@ -150,14 +163,14 @@ export function linear(
 ): Tensor {
   const label = opts.label ?? 'linear';
   const K = x.dim(-1);
-  expectShape(w, [-1, K], `${label} weight`, ['f32', 'f16']);
+  expectShape(w, [-1, K], `${label} weight`, ANY);
   const N = w.dim(0);
-  if (b) expectShape(b, [N], `${label} bias`);
+  if (b) expectShape(b, [N], `${label} bias`, ANY);
   const outShape = [...x.shape.slice(0, -1), N];
-  if (opts.residual) expectShape(opts.residual, outShape, `${label} residual`);
+  if (opts.residual) expectShape(opts.residual, outShape, `${label} residual`, ANY);
   const M = x.size / K;
-  const y = p.temp(outShape, label);
-  gemm(p, { a: x, b: w, bF16: w.dtype === 'f16', bias: b, residual: opts.residual ?? null, out: y, batch: 1, M, N, K, sA: 0, sB: 0, transB: true, act: opts.act ?? 'none', label });
+  const y = p.temp(outShape, label, x.dtype);
+  gemm(p, { a: x, b: w, bias: b, residual: opts.residual ?? null, out: y, batch: 1, M, N, K, sA: 0, sB: 0, transB: true, act: opts.act ?? 'none', label });
   return y;
 }
 
@@ -168,8 +181,8 @@ export function matmul(p: Plan, a: Tensor, b: Tensor, opts: { transB?: boolean; 
   if (a.rank !== 2 || b.rank !== 2) throw new Error(`${label}: operands must both be rank 2; got [${a.shape}] and [${b.shape}]`);
   const [M, K] = a.shape as [number, number];
   const N = transB ? b.dim(0) : b.dim(1);
-  expectShape(b, transB ? [N, K] : [K, N], `${label} b`);
-  const y = p.temp([M, N], label);
+  expectShape(b, transB ? [N, K] : [K, N], `${label} b`, ANY);
+  const y = p.temp([M, N], label, a.dtype);
   gemm(p, { a, b, bias: null, residual: null, out: y, batch: 1, M, N, K, sA: 0, sB: 0, transB, act: 'none', label });
   return y;
 }

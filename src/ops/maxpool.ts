@@ -1,20 +1,21 @@
 // Max pooling, NCHW (shaders/maxpool.wgsl).
 import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
-import { expectShape, type Tensor } from '../gpu/tensor.js';
+import { kernelOf } from '../gpu/storage.js';
+import { ANY, expectShape, type Tensor } from '../gpu/tensor.js';
 
 /**
  * nn.MaxPool2d(kernel_size=3, stride=2, padding=1) (ResNet stage 0).
  * x [N, C, H, W] → [N, C, Ho, Wo], Ho = floor((H + 2 − 3)/2) + 1.
  */
 export function maxPool3x3s2(p: Plan, x: Tensor, label = 'maxpool'): Tensor {
-  expectShape(x, [-1, -1, -1, -1], `${label} input`);
+  expectShape(x, [-1, -1, -1, -1], `${label} input`, ANY);
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const Ho = Math.floor((H + 2 - 3) / 2) + 1;
   const Wo = Math.floor((W + 2 - 3) / 2) + 1;
-  const y = p.temp([N, C, Ho, Wo], label);
+  const y = p.temp([N, C, Ho, Wo], label, x.dtype);
   p.dispatch({
-    shader: 'maxpool',
+    shader: kernelOf('maxpool', x.dtype),
     inputs: [x],
     outputs: [y],
     params: { H, W, Ho, Wo, n: y.size },

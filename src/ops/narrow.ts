@@ -1,6 +1,7 @@
 // A slice along one dimension, as torch.Tensor.narrow (shaders/narrow.wgsl).
 import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
+import { kernelOf } from '../gpu/storage.js';
 import type { Tensor } from '../gpu/tensor.js';
 
 export function narrow(p: Plan, x: Tensor, dim: number, start: number, len: number, label = 'narrow'): Tensor {
@@ -11,10 +12,10 @@ export function narrow(p: Plan, x: Tensor, dim: number, start: number, len: numb
   }
   const shape = [...x.shape];
   shape[d] = len;
-  const y = p.temp(shape, label);
+  const y = p.temp(shape, label, x.dtype);
   const inner = x.shape.slice(d + 1).reduce((a, b) => a * b, 1);
   p.dispatch({
-    shader: 'narrow',
+    shader: kernelOf('narrow', x.dtype),
     inputs: [x],
     outputs: [y],
     params: { n: y.size, d: D, len, inner, start },

@@ -1,7 +1,8 @@
 // SAM's prompt encoder: sparse point / box tokens and the dense positional encoding
 // (shaders/prompt_embed.wgsl).
 import type { Plan } from '../gpu/plan.js';
-import { expectShape, type Tensor } from '../gpu/tensor.js';
+import { kernelOf } from '../gpu/storage.js';
+import { expectShape, type DType, type Tensor } from '../gpu/tensor.js';
 
 export interface PromptTables {
   /** positional_encoding_gaussian_matrix [2, 128] */
@@ -12,13 +13,16 @@ export interface PromptTables {
   med: Tensor;
 }
 
-/** pts [N, T, 3] (x, y, label) in the img×img model frame → tokens [N, 1 + T, 256], med token first. */
-export function promptTokens(p: Plan, pts: Tensor, tab: PromptTables, img: number, label = 'prompt_tokens'): Tensor {
+/**
+ * pts [N, T, 3] (x, y, label) in the img×img model frame → tokens [N, 1 + T, 256], med token first,
+ * stored as `dtype` (the tables stay f32).
+ */
+export function promptTokens(p: Plan, pts: Tensor, tab: PromptTables, img: number, label = 'prompt_tokens', dtype: DType = 'f32'): Tensor {
   expectShape(pts, [-1, -1, 3], 'promptTokens');
   const [N, T] = [pts.dim(0), pts.dim(1)];
-  const out = p.temp([N, 1 + T, 256], label);
+  const out = p.temp([N, 1 + T, 256], label, dtype);
   p.dispatch({
-    shader: 'prompt_embed',
+    shader: kernelOf('prompt_embed', dtype),
     constants: { MODE: 0 },
     inputs: [pts, tab.gauss, tab.labelEmb, tab.med],
     outputs: [out],
@@ -29,11 +33,11 @@ export function promptTokens(p: Plan, pts: Tensor, tab: PromptTables, img: numbe
   return out;
 }
 
-/** The dense PE of an s×s grid, channels-last [s·s, 256] (get_dense_pe, flattened). */
-export function densePe(p: Plan, tab: PromptTables, s: number, label = 'dense_pe'): Tensor {
-  const out = p.temp([s * s, 256], label);
+/** The dense PE of an s×s grid, channels-last [s·s, 256] (get_dense_pe, flattened), stored as `dtype`. */
+export function densePe(p: Plan, tab: PromptTables, s: number, label = 'dense_pe', dtype: DType = 'f32'): Tensor {
+  const out = p.temp([s * s, 256], label, dtype);
   p.dispatch({
-    shader: 'prompt_embed',
+    shader: kernelOf('prompt_embed', dtype),
     constants: { MODE: 1 },
     inputs: [tab.gauss, tab.gauss, tab.labelEmb, tab.med],
     outputs: [out],

@@ -2,7 +2,8 @@
 // top-left crop of the input (shaders/resize.wgsl).
 import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
-import { expectShape, type Tensor } from '../gpu/tensor.js';
+import { kernelOf } from '../gpu/storage.js';
+import { ANY, expectShape, type Tensor } from '../gpu/tensor.js';
 
 /**
  * Resizes x [N, C, H, W] to [N, C, outH, outW]. With srcH / srcW, only the top-left srcH×srcW
@@ -16,7 +17,7 @@ export function resizeBilinear(
   opts: { srcH?: number; srcW?: number; label?: string } = {},
 ): Tensor {
   const label = opts.label ?? 'resize';
-  expectShape(x, [-1, -1, -1, -1], `${label}: input`);
+  expectShape(x, [-1, -1, -1, -1], `${label}: input`, ANY);
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const srcH = opts.srcH ?? H;
   const srcW = opts.srcW ?? W;
@@ -27,9 +28,9 @@ export function resizeBilinear(
   if (srcH * (2 * outH - 1) >= 2 ** 31 || srcW * (2 * outW - 1) >= 2 ** 31) {
     throw new Error(`${label}: sizes ${srcH}×${srcW} -> ${outH}×${outW} are too large`);
   }
-  const y = p.temp([N, C, outH, outW], label);
+  const y = p.temp([N, C, outH, outW], label, x.dtype);
   p.dispatch({
-    shader: 'resize',
+    shader: kernelOf('resize', x.dtype),
     inputs: [x],
     outputs: [y],
     params: { n: y.size, H, W, srcH, srcW, outH, outW },
