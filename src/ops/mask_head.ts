@@ -13,16 +13,26 @@ import { matmul } from './matmul.js';
  * low[n] = Σ_k h[n, k] · (conv3x3_p1(f[n]; w3, b3)[k] + msf[0, k]). W % 4 == 0.
  */
 export function maskHead(p: Plan, f: Tensor, h: Tensor, w3: Tensor, b3: Tensor, msf: Tensor, label = 'mask_head'): Tensor {
+  const [Ch, Cf] = [h.dim(-1), f.dim(1)];
+  expectShape(w3, [Ch, Cf, 3, 3], `${label}: conv weight`, ANY);
+  return maskProduct(p, f, matmul(p, h, p.reshape(w3, [Ch, Cf * 9]), { label: `${label}.weight` }), h, b3, msf, label);
+}
+
+/**
+ * The mask_head kernel alone, on a per-set conv weight weff [N, Cf·9] = h · W3 made by the caller:
+ * low[n] = conv3x3_p1(f[n]; weff[n]) + Σ_k h[n, k] · (b3[k] + msf[0, k]). f, weff, h, b3 f32 or all
+ * f16; msf and low f32.
+ */
+export function maskProduct(p: Plan, f: Tensor, weff: Tensor, h: Tensor, b3: Tensor, msf: Tensor, label = 'mask_head'): Tensor {
   expectShape(f, [-1, -1, -1, -1], `${label}: features`, ANY);
   const [N, Cf, H, W] = f.shape as [number, number, number, number];
   expectShape(h, [N, -1], `${label}: h`, ANY);
   const Ch = h.dim(1);
-  expectShape(w3, [Ch, Cf, 3, 3], `${label}: conv weight`, ANY);
+  expectShape(weff, [N, Cf * 9], `${label}: per-set conv weight`, ANY);
   expectShape(b3, [Ch], `${label}: conv bias`, ANY);
-  const dt = commonDtype(label, f, h, w3, b3);
+  const dt = commonDtype(label, f, weff, h, b3);
   expectShape(msf, [1, Ch, H, W], `${label}: multi-scale feature`);
   if (W % 4 !== 0) throw new Error(`${label}: width ${W} is not a multiple of 4`);
-  const weff = matmul(p, h, p.reshape(w3, [Ch, Cf * 9]), { label: `${label}.weight` });
   const low = p.temp([N, 1, H, W], label);
   const quads = N * H * (W / 4);
   p.dispatch({

@@ -18,6 +18,16 @@ export async function testGpu(): Promise<Gpu> {
   return gpu;
 }
 
+let f16Promise: Promise<Gpu> | null = null;
+
+/** A second test device, given shader-f16 (the adapter must have it: lavapipe and most GPUs do). */
+export async function testGpuF16(): Promise<Gpu> {
+  f16Promise ??= requestGpu({ f16: true });
+  const gpu = await f16Promise;
+  if (!gpu.hasF16) throw new Error(`the adapter ${gpu.info.name} has no shader-f16: the f16-compute tests need it`);
+  return gpu;
+}
+
 /** A fresh plan on the test device. */
 export async function newPlan(label = 'test', opts: PlanOptions = {}): Promise<Plan> {
   return new Plan(await testGpu(), label, opts);
