@@ -7,57 +7,16 @@
 // Tolerances (golden README): low_res_logits and logits max abs error ≤ 2e-3.
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { modelKeys } from '../src/model/keys.js';
 import { promptTokensOf, type FrameInfo, type PromptSet } from '../src/model/prompts.js';
 import { syntheticWeights } from '../src/model/keys.js';
 import { ImageEmbedding, SamUnet, type DecodeResult } from '../src/model/sam_unet.js';
-import type { Variant } from '../src/model/weights.js';
-import { syntheticValues } from '../src/weights/synthetic.js';
-import {
-  applyBoxes, applyCoords, cachedWeights, decoderRef, densePeRef, getPreprocessShape, promptEncoderRef, type DecoderRefResult, type WeightFn,
-} from './helpers/decoder-ref.js';
+import { frameOf, gauss, maskPrompt, refWeights } from './helpers/decoder-cases.js';
+import { applyBoxes, applyCoords, decoderRef, densePeRef, promptEncoderRef, type DecoderRefResult, type WeightFn } from './helpers/decoder-ref.js';
 import { readGoldenTensor } from './helpers/golden-raw.js';
-import { maxAbsDiff, rand, testGpu } from './helpers/gpu.js';
+import { maxAbsDiff, testGpu } from './helpers/gpu.js';
 import { describeShared, goldenCases, goldenPath, itShared } from './helpers/shared.js';
 
 const TOL = 2e-3;
-
-/** Synthetic weights of `variant` as the reference reads them (shapes from modelKeys). */
-function refWeights(variant: Variant): WeightFn {
-  const shapes = new Map(modelKeys(variant).map((k) => [k.key, k.shape]));
-  return cachedWeights((key) => {
-    const shape = shapes.get(key);
-    if (!shape) throw new Error(`no key ${key} in ${variant}`);
-    return syntheticValues(key, shape);
-  });
-}
-
-/** The frame of a W×H image, from upstream's get_preprocess_shape. */
-function frameOf(width: number, height: number): FrameInfo {
-  const [inputH, inputW] = getPreprocessShape(height, width);
-  return { width, height, inputW, inputH };
-}
-
-/** Standard normal values (Box–Muller over the seeded uniform generator). */
-function gauss(n: number, seed: number, std = 1): Float32Array {
-  const u = rand(2 * n, seed, 0, 1);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = std * Math.sqrt(-2 * Math.log(1 - u[2 * i]!)) * Math.cos(2 * Math.PI * u[2 * i + 1]!);
-  return out;
-}
-
-/** A mask prompt like an earlier run's output: about +4 inside an ellipse, −4 outside, with noise. */
-function maskPrompt(cx: number, cy: number, rx: number, ry: number, seed: number): Float32Array {
-  const noise = rand(64 * 64, seed, -0.5, 0.5);
-  const m = new Float32Array(64 * 64);
-  for (let y = 0; y < 64; y++) {
-    for (let x = 0; x < 64; x++) {
-      const r = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2;
-      m[y * 64 + x] = (r < 1 ? 4 : -4) + noise[y * 64 + x]!;
-    }
-  }
-  return m;
-}
 
 interface CaseError {
   name: string;

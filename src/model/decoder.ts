@@ -8,10 +8,13 @@
 //
 // Plan inputs: 'image_embeddings' [1, 256, 16, 16], 'multi_scale_feature' [1, 32, 64, 64],
 // 'points' [N, T, 3] (x, y, label in the model frame), and 'mask_input' [N, 1, 64, 64] with a mask.
-// Outputs: 'low_res_logits' [N, 1, 64, 64] and 'logits' [N, 1, H, W].
+// Outputs: 'low_res_logits' [N, 1, 64, 64] and 'logits' [N, 1, H, W]. All f32; in between, the
+// weights' activation dtype (f16 under 'f16-compute': the multi-scale feature is read as f32 by the
+// mask head, which writes f32 logits).
 import type { Gpu } from '../gpu/device.js';
 import { Plan, type PlanOptions } from '../gpu/plan.js';
 import type { Tensor } from '../gpu/tensor.js';
+import { cast } from '../ops/cast.js';
 import { add } from '../ops/elementwise.js';
 import { permute } from '../ops/layout.js';
 import { maskHead } from '../ops/mask_head.js';
@@ -59,7 +62,7 @@ export class MaskDecoder {
     this.transformer = new TwoWayTransformer(sam.pp('transformer'), dim, cfg.decoder);
     const up = sam.pp('output_upscaling'); // ConvT, LN2d, GELU, ConvT, GELU
     this.upscaling = [new ConvTranspose2x2(up.pp(0), dim, dim / 4), new LayerNorm2d(up.pp(1), dim / 4, cfg.ln2dEps), new ConvTranspose2x2(up.pp(3), dim / 4, u)];
-    this.medToken = vb.get('med_token.weight', [1, dim]);
+    this.medToken = vb.get('med_token.weight', [1, dim], { keepF32: true }); // a prompt_embed table
     const hf = vb.pp('hf_mlp.layers');
     this.hfMlp = [new Linear(hf.pp(0), dim, dim), new Linear(hf.pp(1), dim, dim), new Linear(hf.pp(2), dim, u)];
     const f = vb.pp('embedding_maskfeature');
@@ -100,7 +103,8 @@ export function recordDecoder(gpu: Gpu, W: ModelWeights, s: DecoderShape, stages
   const { dim, grid } = cfg.prompt;
   const HW = grid * grid;
   const pe = net.promptEncoder;
-  const emb = p.input('image_embeddings', [1, dim, grid, grid]);
+  const dt = W.activationDtype;
+  const embIn = p.input('image_embeddings', [1, dim, grid, grid]);
   const msf = p.input('multi_scale_feature', [1, cfg.unetDim, 4 * grid, 4 * grid]);
   const pts = p.input('points', [N, s.t, 3]);
   const tab = pe.tables(p, net.maskDecoder.medToken);
@@ -110,10 +114,11 @@ export function recordDecoder(gpu: Gpu, W: ModelWeights, s: DecoderShape, stages
   // What depends on the image alone is a cached segment, skipped while the same embedding is
   // decoded again (Plan.cached): the dense PE, the image tokens and, without a mask prompt, src
   // and block 0's key side.
-  const tokens = pe.tokens(p, pts, tab);
+  const tokens = pe.tokens(p, pts, tab, dt);
   tap('tokens', () => tokens);
   const imageSide = p.cached(['image_embeddings'], () => {
-    const pos = pe.densePe(p, tab); // [HW, dim]
+    const emb = cast(p, embIn, dt);
+    const pos = pe.densePe(p, tab, dt); // [HW, dim]
     const embTokens = permute(p, p.reshape(emb, [1, dim, HW]), [0, 2, 1], 'image_embeddings.tokens');
     if (s.hasMask) return { pos, embTokens, src: null, side0: null };
     const src = add(p, embTokens, pe.noMaskEmbed.t(p), 'src.no_mask', [N, HW, dim]);
@@ -124,7 +129,7 @@ export function recordDecoder(gpu: Gpu, W: ModelWeights, s: DecoderShape, stages
   let src: Tensor;
   let side0: KeySide;
   if (s.hasMask) {
-    const dense = pe.embedMask(p, p.input('mask_input', [N, 1, 4 * grid, 4 * grid]));
+    const dense = pe.embedMask(p, cast(p, p.input('mask_input', [N, 1, 4 * grid, 4 * grid]), dt));
     tap('prompt.1', () => dense);
     src = add(p, permute(p, p.reshape(dense, [N, dim, HW]), [0, 2, 1], 'dense.tokens'), imageSide.embTokens, 'src');
     side0 = tr.layers[0]!.keySide(p, src, pos);

@@ -2,10 +2,11 @@
 // with the adapters injected before each global block, the U-Net bridges after the first three
 // global blocks, the neck and the embedding encoder. Recorded once into a Plan with input 'image'
 // [1, 3, 256, 256] and outputs 'image_embeddings' [1, 256, 16, 16] and 'multi_scale_feature'
-// [1, 32, 64, 64].
+// [1, 32, 64, 64], all f32; in between, the weights' activation dtype (f16 under 'f16-compute').
 import { Plan, type PlanOptions } from '../gpu/plan.js';
 import type { Gpu } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
+import { cast } from '../ops/cast.js';
 import { add } from '../ops/elementwise.js';
 import { permute } from '../ops/layout.js';
 import type { ModelWeights } from './weights.js';
@@ -25,7 +26,7 @@ export function recordEncoder(gpu: Gpu, W: ModelWeights, stages: readonly string
   const p = new Plan(gpu, 'encoder', opts);
   const want = new Set(stages);
   const tap = (name: string, t: Tensor): Tensor => (want.has(name) ? p.output(name, t) : t);
-  const image = p.input('image', [1, 3, cfg.inputSize, cfg.inputSize]);
+  const image = cast(p, p.input('image', [1, 3, cfg.inputSize, cfg.inputSize]), W.activationDtype, 'image.f16');
   const feats = net.resnet.forward(p, image).map((f, i) => tap(`resnet.${i}`, f));
   let x = vit.addPosEmbed(p, tap('patch_embed', vit.patchEmbed(p, image)));
   const bridges: Tensor[] = [];
@@ -46,7 +47,7 @@ export function recordEncoder(gpu: Gpu, W: ModelWeights, stages: readonly string
   const embeddings = vit.neck(p, permute(p, x, [0, 3, 1, 2], 'neck.nchw'));
   let msf = tap('embedding_encoder', net.embeddingEncoder.forward(p, embeddings));
   for (const b of bridges) msf = add(p, msf, b, 'multi_scale_feature');
-  p.output('image_embeddings', embeddings);
-  p.output('multi_scale_feature', msf);
+  p.output('image_embeddings', cast(p, embeddings, 'f32', 'image_embeddings.f32'));
+  p.output('multi_scale_feature', cast(p, msf, 'f32', 'multi_scale_feature.f32'));
   return p;
 }

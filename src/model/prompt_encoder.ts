@@ -2,7 +2,7 @@
 // sparse tokens of points and box corners, the dense positional encoding, and the dense embedding
 // of a mask prompt (or no_mask_embed).
 import type { Plan } from '../gpu/plan.js';
-import type { Tensor } from '../gpu/tensor.js';
+import type { DType, Tensor } from '../gpu/tensor.js';
 import { densePe, promptTokens, type PromptTables } from '../ops/prompt_embed.js';
 import type { VarBuilder, Weight } from '../weights/spec.js';
 import type { PromptConfig } from './config.js';
@@ -20,10 +20,11 @@ export class PromptEncoder {
 
   constructor(vb: VarBuilder, private readonly cfg: PromptConfig, private readonly inputSize: number, ln2dEps: number) {
     const { dim, maskInChans: c } = cfg;
-    this.gauss = vb.get('pe_layer.positional_encoding_gaussian_matrix', [2, dim / 2]);
+    // The tables prompt_embed.wgsl reads stay f32 under 'f16-compute' (the PE's phases need them).
+    this.gauss = vb.get('pe_layer.positional_encoding_gaussian_matrix', [2, dim / 2], { keepF32: true });
     const points = Array.from({ length: POINT_EMBEDDINGS }, (_, i) => vb.source(`point_embeddings.${i}.weight`, [1, dim]));
     const notAPoint = vb.source('not_a_point_embed.weight', [1, dim]);
-    [this.labelEmbeddings] = vb.derive([notAPoint, ...points], [{ name: 'label_embeddings', shape: [1 + POINT_EMBEDDINGS, dim] }], stackRows);
+    [this.labelEmbeddings] = vb.derive([notAPoint, ...points], [{ name: 'label_embeddings', shape: [1 + POINT_EMBEDDINGS, dim] }], stackRows, { keepF32: true });
     const m = vb.pp('mask_downscaling'); // Conv 2×2 s2, LN2d, GELU, Conv 2×2 s2, LN2d, GELU, Conv 1×1
     this.maskDownscaling = [
       Conv2d.load(m.pp(0), 1, c / 4, 2, { stride: 2 }),
@@ -40,14 +41,14 @@ export class PromptEncoder {
     return { gauss: this.gauss.t(p), labelEmb: this.labelEmbeddings.t(p), med: med.t(p) };
   }
 
-  /** pts [N, T, 3] (x, y, label) in the model frame → tokens [N, 1 + T, dim], med token first. */
-  tokens(p: Plan, pts: Tensor, tab: PromptTables): Tensor {
-    return promptTokens(p, pts, tab, this.inputSize, 'prompt_tokens');
+  /** pts [N, T, 3] (x, y, label) in the model frame → tokens [N, 1 + T, dim] stored as `dt`, med token first. */
+  tokens(p: Plan, pts: Tensor, tab: PromptTables, dt: DType): Tensor {
+    return promptTokens(p, pts, tab, this.inputSize, 'prompt_tokens', dt);
   }
 
-  /** get_dense_pe: the positional encoding of the embedding grid, channels-last [grid², dim]. */
-  densePe(p: Plan, tab: PromptTables): Tensor {
-    return densePe(p, tab, this.cfg.grid, 'dense_pe');
+  /** get_dense_pe: the positional encoding of the embedding grid, channels-last [grid², dim], stored as `dt`. */
+  densePe(p: Plan, tab: PromptTables, dt: DType): Tensor {
+    return densePe(p, tab, this.cfg.grid, 'dense_pe', dt);
   }
 
   /** The dense embedding of mask prompts [N, 1, 64, 64] → [N, dim, 16, 16]. */

@@ -8,7 +8,11 @@
 // ViT blocks' qkv, proj, mlp.lin1, mlp.lin2: 85 M of the model's values) are held as f16 tensors
 // (weights/dtype.ts), which the GEMM kernels convert back to f32 as they load them. Everything else
 // stays f32.
-import type { Gpu } from '../gpu/device.js';
+// Precision 'f16-compute': every weight but the prompt encoder's tables in f16, and the plans run
+// the kernels' f16 twins on f16 activations (sums, softmax and LayerNorm statistics in f32), with
+// f32 at the boundaries (image in, embeddings out, logits). It needs the device feature shader-f16;
+// without it the load falls back to 'f32' and says so in precisionNote (or fails, if asked).
+import { GpuUnavailableError, type Gpu } from '../gpu/device.js';
 import type { Plan } from '../gpu/plan.js';
 import type { DType, Tensor } from '../gpu/tensor.js';
 import { LoadedWeights, type LoadProgress, type Precision } from '../weights/load.js';
@@ -29,9 +33,27 @@ export interface LoadOptions {
    * 'f32' (default): every weight in float32. 'f16': the ViT linear weights in IEEE binary16, half
    * their bytes, read by the GEMM kernels as f16 and accumulated in f32; the rest stays f32. Needs no
    * device feature (the kernels unpack with core WGSL). F16 tensors of a weight file are converted to
-   * float32 on load either way.
+   * float32 on load either way. 'f16-compute': weights and activations in f16, sums in f32, through
+   * the ViT, the adapters, the ResNet and the decoder; needs a device with shader-f16
+   * (requestGpu({ f16: true })), else see precisionFallback.
    */
   precision?: Precision;
+  /**
+   * 'f16-compute' on a device without shader-f16: 'f32' (default) loads in f32 and says why in
+   * ModelWeights.precisionNote; 'error' throws a GpuUnavailableError naming the feature.
+   */
+  precisionFallback?: 'f32' | 'error';
+}
+
+/** The precision a load runs in on `gpu` (LoadOptions.precisionFallback) and, when it is not the one asked for, why. */
+export function effectivePrecision(gpu: Gpu, asked: Precision, fallback: 'f32' | 'error' = 'f32'): { precision: Precision; note: string | null } {
+  if (fallback !== 'f32' && fallback !== 'error') throw new WeightError(`precisionFallback must be 'f32' or 'error', got ${JSON.stringify(fallback)}`);
+  if (asked !== 'f16-compute' || gpu.device.features.has('shader-f16')) return { precision: asked, note: null };
+  const why = gpu.adapter.features.has('shader-f16')
+    ? `the device was requested without it (requestGpu({ f16: true }) asks for it)`
+    : `the adapter (${gpu.info.name}) does not have it`;
+  if (fallback === 'error') throw new GpuUnavailableError(`precision 'f16-compute' needs the WebGPU feature 'shader-f16': ${why}`);
+  return { precision: 'f32', note: `precision 'f16-compute' needs the WebGPU feature 'shader-f16' and ${why}: running in 'f32'` };
 }
 
 export class ModelWeights {
@@ -39,10 +61,17 @@ export class ModelWeights {
     readonly variant: Variant,
     /** The module tree, its weights on the GPU: what recordEncoder / recordDecoder run. */
     readonly net: SamUnetNet,
-    /** The precision asked for at load. */
+    /** The precision the weights are held and the plans run in (asked for at load, or its fallback). */
     readonly precision: Precision,
     private readonly loaded: LoadedWeights,
+    /** Why `precision` is not the one asked for (a fallback), or null. */
+    readonly precisionNote: string | null = null,
   ) {}
+
+  /** The storage dtype of the plans' activations: f16 under 'f16-compute'. */
+  get activationDtype(): DType {
+    return this.precision === 'f16-compute' ? 'f16' : 'f32';
+  }
 
   /** Detects or checks the variant, validates the key set, then reads, checks and uploads every tensor. */
   static async load(gpu: Gpu, src: WeightProvider, opts: LoadOptions = {}): Promise<ModelWeights> {
@@ -52,9 +81,9 @@ export class ModelWeights {
       throw new WeightError(`weights look like ${detected} (resnet.stage1.0.conv3.weight ${detected === 'res50' ? 'present' : 'absent'}) but variant ${opts.variant} was asked for`);
     }
     const { net, spec } = modelSpec(variant);
-    const precision = opts.precision ?? 'f32';
+    const { precision, note } = effectivePrecision(gpu, opts.precision ?? 'f32', opts.precisionFallback);
     const loaded = await LoadedWeights.load(gpu, src, spec, { name: variant, precision, onProgress: opts.onProgress });
-    return new ModelWeights(variant, net, precision, loaded);
+    return new ModelWeights(variant, net, precision, loaded, note);
   }
 
   get config(): SamUnetConfig {

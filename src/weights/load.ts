@@ -13,8 +13,13 @@ import { encodeWeight } from './dtype.js';
 import { pushedTensors, WeightError, type EntryInfo, type WeightProvider } from './source.js';
 import type { KeySpec, Weight, WeightGroup, WeightSpec } from './spec.js';
 
-/** How the low-precision weights (Weight.lowPrecision) are held on the GPU; the rest stays f32. */
-export type Precision = 'f32' | 'f16';
+/**
+ * How weights are held on the GPU (Weight.dtypeIn): 'f32'; 'f16', the lowPrecision ones (the ViT's
+ * linear weights) in f16, read by f32 kernels; 'f16-compute', every weight but the keepF32 ones in
+ * f16, read by the kernels' f16 twins (activations in f16 too; needs shader-f16).
+ */
+export type Precision = 'f32' | 'f16' | 'f16-compute';
+export const PRECISIONS: readonly Precision[] = ['f32', 'f16', 'f16-compute'];
 
 export interface LoadProgress {
   /** Source tensors uploaded so far, of `total`. */
@@ -48,7 +53,7 @@ export class LoadedWeights {
    */
   static async load(gpu: Gpu, src: WeightProvider, spec: WeightSpec, opts: UploadOptions): Promise<LoadedWeights> {
     const precision = opts.precision ?? 'f32';
-    if (precision !== 'f32' && precision !== 'f16') throw new WeightError(`precision must be 'f32' or 'f16', got ${JSON.stringify(precision)}`);
+    if (!PRECISIONS.includes(precision)) throw new WeightError(`precision must be ${PRECISIONS.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(precision)}`);
     const unexpected = checkEntries(src.entries, spec.keys, opts.name);
     assertDeviceAlive(gpu.device, 'loading weights');
     const w = new LoadedWeights(new Map(spec.weights.map((x) => [x.key, x])), unexpected);
@@ -134,7 +139,7 @@ async function upload(gpu: Gpu, src: WeightProvider, groups: readonly WeightGrou
     pending.delete(g);
     const values = g.inputs.map((k) => parts.get(k)!);
     const made = g.make ? g.make(values) : values;
-    g.outputs.forEach((w, i) => uploads.push(put(gpu, w, made[i]!, w.lowPrecision ? precision : 'f32')));
+    g.outputs.forEach((w, i) => uploads.push(put(gpu, w, made[i]!, w.dtypeIn(precision))));
     loaded += g.inputs.length;
     onProgress?.({ loaded, total: order.length, key: t.key, bytesRead: t.bytesRead, bytesTotal: src.size });
   }

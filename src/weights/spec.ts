@@ -12,6 +12,7 @@
 // - `weights`: every GPU weight the forward binds (Weight.t), each held by the loader once loaded.
 import type { Plan } from '../gpu/plan.js';
 import type { DType, Tensor } from '../gpu/tensor.js';
+import type { Precision } from './load.js';
 import { WeightError } from './source.js';
 
 /** One state_dict tensor the source must hold. I64 ones (BatchNorm's num_batches_tracked) are not read. */
@@ -21,16 +22,39 @@ export interface KeySpec {
   shape: number[];
 }
 
+/** How a weight may be stored, beyond f32 (WeightOptions). */
+export interface WeightOptions {
+  /** Held in f16 under precision 'f16' too (f16 weights of f32 activations): the ViT's linear weights. */
+  lowPrecision?: boolean;
+  /** Read as f32 by every kernel, so held in f32 under 'f16-compute' too: the prompt encoder's tables. */
+  keepF32?: boolean;
+}
+
 /** A weight the forward binds: a GPU buffer once the weights are loaded. */
 export class Weight {
   private held: { buffer: GPUBuffer; dtype: DType } | null = null;
+  /** May be held in f16 under precision 'f16' (the ViT's linear weights). */
+  readonly lowPrecision: boolean;
+  /** Stays f32 under 'f16-compute'. */
+  readonly keepF32: boolean;
 
   constructor(
     readonly key: string,
     readonly shape: readonly number[],
-    /** May be held in the load's precision (f16) instead of f32: the ViT's linear weights. */
-    readonly lowPrecision: boolean,
-  ) {}
+    opts: WeightOptions = {},
+  ) {
+    this.lowPrecision = opts.lowPrecision ?? false;
+    this.keepF32 = opts.keepF32 ?? false;
+  }
+
+  /**
+   * How the weight is held under load precision `p`: 'f16-compute' holds every weight in f16 but the
+   * keepF32 ones (the activations are f16 too); 'f16' the lowPrecision ones; 'f32' none.
+   */
+  dtypeIn(p: Precision): DType {
+    if (p === 'f16-compute') return this.keepF32 ? 'f32' : 'f16';
+    return p === 'f16' && this.lowPrecision ? 'f16' : 'f32';
+  }
 
   /** @internal The loader hands the weight its buffer (and takes it back with null). */
   hold(h: { buffer: GPUBuffer; dtype: DType } | null): void {
@@ -116,9 +140,9 @@ export class VarBuilder {
   }
 
   /** A state_dict tensor uploaded as it is. */
-  get(name: string, shape: readonly number[], opts: { lowPrecision?: boolean } = {}): Weight {
+  get(name: string, shape: readonly number[], opts: WeightOptions = {}): Weight {
     const key = this.source(name, shape);
-    const w = new Weight(key, shape, opts.lowPrecision ?? false);
+    const w = new Weight(key, shape, opts);
     this.spec.groups.push({ inputs: [key], outputs: [w] });
     this.spec.weights.push(w);
     return w;
@@ -128,11 +152,16 @@ export class VarBuilder {
    * GPU weights `outputs` (named under this prefix) computed at load time from the source tensors
    * `inputs` (full keys, declared with source()) by `make`.
    */
-  derive(inputs: readonly string[], outputs: readonly { name: string; shape: readonly number[] }[], make: (values: Float32Array[]) => Float32Array[]): Weight[] {
+  derive(
+    inputs: readonly string[],
+    outputs: readonly { name: string; shape: readonly number[] }[],
+    make: (values: Float32Array[]) => Float32Array[],
+    opts: WeightOptions = {},
+  ): Weight[] {
     for (const k of inputs) {
       if (!this.spec.keys.some((s) => s.key === k && s.dtype === 'F32')) throw new Error(`derive: '${k}' is not a declared float tensor`);
     }
-    const ws = outputs.map((o) => new Weight(this.key(o.name), o.shape, false));
+    const ws = outputs.map((o) => new Weight(this.key(o.name), o.shape, opts));
     for (const w of ws) {
       if (this.spec.weights.some((x) => x.key === w.key)) throw new Error(`weight '${w.key}' is made twice`);
     }
