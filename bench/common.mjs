@@ -4,7 +4,7 @@ import { requestGpu } from './dist/src/gpu/device.js';
 import { runBench } from './dist/bench/bench.js';
 
 export async function benchMain(opts, log) {
-  const gpu = await requestGpu({ timestamps: true });
+  const gpu = await requestGpu({ timestamps: true, f16: true });
   let weights;
   if (opts.weights) {
     const { fileSource } = await import('./dist/src/safetensors/node.js');

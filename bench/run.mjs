@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench -- [--runtime node|deno|chrome] [--model res50|res34] [--json OUT.json] [--runs N]
 //                  [--no-kernels] [--weights W.safetensors] [--soak N]
-//                  [--precision f32|f16] [--kernels gemm=tiled,norm=cpu,...]
+//                  [--precision f32|f16|f16-compute] [--kernels gemm=tiled,norm=cpu,...]
 // Prints every kernel at the model's shapes (median time, GFLOP/s or GB/s), the best matmul rate,
 // and the encoder / decoder medians with cold start apart, the encoder's and decoder's GPU time by
 // kernel, and live GPU memory (--soak N: N more consecutive encode + decode runs, watching it).
@@ -42,7 +42,7 @@ function count(name, min) {
   return n;
 }
 if (!['res50', 'res34'].includes(values.model)) fail(`--model must be res50 or res34, got '${values.model}'`);
-if (values.precision !== undefined && !['f32', 'f16'].includes(values.precision)) fail(`--precision must be f32 or f16, got '${values.precision}'`);
+if (values.precision !== undefined && !['f32', 'f16', 'f16-compute'].includes(values.precision)) fail(`--precision must be f32, f16 or f16-compute, got '${values.precision}'`);
 /** --kernels gemm=tiled,norm=cpu: the plans' kernel variant per family. */
 function kernelPaths(v) {
   if (v === undefined) return undefined;

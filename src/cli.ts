@@ -19,7 +19,7 @@ import { fileSource } from './safetensors/node.js';
 import { SafetensorsFile } from './safetensors/read.js';
 import { looksLikePth, PthCheckpoint } from './pth/checkpoint.js';
 import { f32ArrayToF16, serializeSafetensors, writeSafetensors, type LazyTensorEntry } from './safetensors/write.js';
-import type { Precision } from './weights/load.js';
+import { parsePrecision, PRECISIONS, type Precision } from './weights/load.js';
 import type { WeightProvider } from './weights/source.js';
 import { safetensorsWeights } from './weights/sources.js';
 import { batchCommand } from './node/batch/command.js';
@@ -27,7 +27,7 @@ import { batchCommand } from './node/batch/command.js';
 const USAGE = `sam-unet — SAM-UNet medical image segmentation on WebGPU
 
 Usage:
-  sam-unet segment IMAGE [--weights W] [--variant res50|res34] [--precision f32|f16]
+  sam-unet segment IMAGE [--weights W] [--variant res50|res34] [--precision f32|f16|f16-compute]
                    [--box x0,y0,x1,y1]... [--point x,y,label]... [--mask-input PREV.safetensors]
                    --out MASK.png [--logits OUT.safetensors] [--overlay OVERLAY.png]
   sam-unet synth-weights --variant res50|res34 --out W.safetensors [--dtype f32|f16]
@@ -48,7 +48,9 @@ reads a PyTorch checkpoint (.pth, torch.save) without Python and without running
 model state_dict ('model' / 'state_dict' entry or bare, 'module.' stripped), dtypes kept unless
 --dtype is given.
 --precision f16 holds the ViT's linear weights in float16 on the GPU (170 MB less for res50; sums stay
-float32; logits moved by up to 7e-4 on the golden cases).`;
+float32; logits moved by up to 7e-4 on the golden cases). --precision f16-compute runs every layer on
+float16 weights and activations with float32 sums (needs the GPU feature shader-f16, else it runs in
+f32 and says so; logits moved by up to 4e-3 on the golden cases).`;
 
 class UsageError extends Error {}
 
@@ -97,6 +99,7 @@ async function loadModel(gpu: Gpu, weights: string, variant?: Variant, precision
   const { provider, close } = await openWeights(weights);
   try {
     const model = await SamUnet.load(gpu, provider, { variant, precision });
+    if (model.weights.precisionNote) log(`note: ${model.weights.precisionNote}`);
     if (model.weights.unexpected.length) log(`note: ${model.weights.unexpected.length} unused key(s) in the weights, e.g. ${model.weights.unexpected[0]}`);
     log(`loaded ${model.variant} weights in ${(performance.now() - t0).toFixed(0)} ms`);
     return model;
@@ -178,8 +181,8 @@ async function segment(args: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError('segment takes one IMAGE');
   const weights = values.weights ?? defaultWeights();
   if (!values.out) throw new UsageError('segment needs --out MASK.png');
-  const precision = values.precision ?? 'f32';
-  if (precision !== 'f32' && precision !== 'f16') throw new UsageError(`--precision must be f32 or f16, got '${precision}'`);
+  const precision = parsePrecision(values.precision ?? 'f32');
+  if (!precision) throw new UsageError(`--precision must be ${PRECISIONS.join(', ')}, got '${values.precision}'`);
   const boxes = (values.box ?? []).map((b) => numbers(b, 4, '--box') as unknown as Box);
   const points = (values.point ?? []).map((p) => numbers(p, 3, '--point') as unknown as Point);
   if (!boxes.length && !points.length) throw new UsageError('segment needs at least one --box or --point');
@@ -198,7 +201,7 @@ async function segment(args: string[]): Promise<void> {
   }
   const sets: PromptSet[] = boxes.length ? boxes.map((box) => ({ box, points, maskInput })) : [{ points, maskInput }];
   const image = decodeImage(new Uint8Array(await readFile(positionals[0]!)));
-  const gpu = await requestGpu();
+  const gpu = await requestGpu({ f16: precision === 'f16-compute' });
   const model = await loadModel(gpu, weights, variantOf(values.variant), precision);
   try {
     const r = await runSegment(model, image, sets);
@@ -317,7 +320,7 @@ async function main(argv: string[]): Promise<number> {
       case 'convert': await convert(rest); break;
       case 'demo': await demo(rest); break;
       case 'info': await info(); break;
-      case 'batch': return await batchCommand(rest, { loadModel: async (w, v, p) => loadModel(await requestGpu(), w, v, p) });
+      case 'batch': return await batchCommand(rest, { loadModel: async (w, v, p) => loadModel(await requestGpu({ f16: p === 'f16-compute' }), w, v, p) });
       case undefined: case '-h': case '--help': case 'help': console.log(USAGE); return cmd === undefined ? 2 : 0;
       default: throw new UsageError(`unknown command '${cmd}'`);
     }

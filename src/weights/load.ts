@@ -21,6 +21,9 @@ import type { KeySpec, Weight, WeightGroup, WeightSpec } from './spec.js';
 export type Precision = 'f32' | 'f16' | 'f16-compute';
 export const PRECISIONS: readonly Precision[] = ['f32', 'f16', 'f16-compute'];
 
+/** `s` as a Precision, or null when it names none (command-line parsing). */
+export const parsePrecision = (s: string): Precision | null => (PRECISIONS as readonly string[]).includes(s) ? (s as Precision) : null;
+
 export interface LoadProgress {
   /** Source tensors uploaded so far, of `total`. */
   loaded: number;

@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SamUnet } from '../../model/sam_unet.js';
 import type { Precision, Variant } from '../../model/weights.js';
+import { parsePrecision, PRECISIONS } from '../../weights/load.js';
 import { abandonPartials, removePartials } from './atomic.js';
 import { itemHandler } from './items.js';
 import { inShard, ManifestError, parseManifest, parseShard } from './manifest.js';
@@ -16,7 +17,7 @@ import { progressReporter } from './progress.js';
 import { isDone, runBatch, summaryText } from './run.js';
 
 export const BATCH_USAGE = `Usage: sam-unet batch MANIFEST.jsonl --out-dir DIR --weights W.safetensors [--variant res50|res34]
-                     [--precision f32|f16] [--shard K/N] [--resume] [--dry-run]
+                     [--precision f32|f16|f16-compute] [--shard K/N] [--resume] [--dry-run]
 
 One JSON object per line, e.g. {"input": "a.png", "boxes": [[x0,y0,x1,y1]], "points": [[x,y,1]], "out": "a-mask.png"}
 (inputs relative to the manifest's folder, outputs to --out-dir; see README "Batch"). --shard K/N runs
@@ -46,9 +47,9 @@ function options(args: string[]) {
   if (!values.weights && !values['dry-run']) throw new UsageError('batch needs --weights');
   const variant = values.variant;
   if (variant !== undefined && variant !== 'res50' && variant !== 'res34') throw new UsageError(`--variant must be res50 or res34, got '${variant}'`);
-  const precision = values.precision ?? 'f32';
-  if (precision !== 'f32' && precision !== 'f16') throw new UsageError(`--precision must be f32 or f16, got '${precision}'`);
-  return { ...values, manifest: positionals[0]!, variant: variant as Variant | undefined, precision: precision as Precision, shard: values.shard ? parseShard(values.shard) : undefined };
+  const precision = parsePrecision(values.precision ?? 'f32');
+  if (!precision) throw new UsageError(`--precision must be ${PRECISIONS.join(', ')}, got '${values.precision}'`);
+  return { ...values, manifest: positionals[0]!, variant: variant as Variant | undefined, precision, shard: values.shard ? parseShard(values.shard) : undefined };
 }
 
 export async function batchCommand(args: string[], deps: BatchDeps): Promise<number> {
