@@ -177,7 +177,8 @@ export class SamUnet {
 
   /**
    * Loads and uploads the weights. `opts.precision: 'f16'` holds the ViT linear weights in float16
-   * on the GPU (half their bytes; f32 accumulation; no device feature needed), see LoadOptions.
+   * on the GPU (half their bytes; f32 accumulation; no device feature needed); 'f16-compute' runs
+   * every layer on f16 weights and activations (f32 sums; needs shader-f16), see LoadOptions.
    * `opts.kernels` forces a kernel family's variant in every plan (PlanOptions; default: the adapter's).
    */
   static async load(gpu: Gpu, src: WeightProvider, opts: SamUnetOptions = {}): Promise<SamUnet> {
@@ -465,7 +466,8 @@ export class SamUnet {
       for (const [what, v] of [['low-resolution logits', lowRes], ['logits', logits]] as const) {
         const k = nonFiniteIndex(v);
         if (k >= 0) {
-          throw new Error(`decode: prompt set ${si} gave ${v[k]} in its ${what} at index ${k}: the weights or inputs overflow float32; no mask is returned`);
+          const range = this.weights.precision === 'f16-compute' ? "float16 (precision 'f16-compute': ±65504; try 'f32')" : 'float32';
+          throw new Error(`decode: prompt set ${si} gave ${v[k]} in its ${what} at index ${k}: the weights or inputs overflow ${range}; no mask is returned`);
         }
       }
       result.lowResLogits[si] = lowRes;
