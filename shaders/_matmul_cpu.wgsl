@@ -2,7 +2,11 @@
 // (f32 A, packed f16 B). The including file declares the storage aliases st, st4 (A is an array of
 // st4; bias, R and C of st), B at binding 1 and `fn loadB4(i: u32) -> vec4<f32>`, B's elements
 // 4·i .. 4·i+3.
+// PLUS = 1 (row-major A only): the output columns n < p.plusN (a multiple of 4) read A + A2, A2
+// [plusRows, K] row-major and shared by the batch (row m takes A2's row m % plusRows), as in
+// _matmul_tiled.wgsl.
 override A_KMAJOR: u32 = 0u;
+override PLUS: u32 = 0u;
 override B_KMAJOR: u32 = 0u;
 override BIAS: u32 = 0u;
 override ACT: u32 = 0u;
@@ -10,14 +14,22 @@ override RESIDUAL: u32 = 0u;
 override OUT: u32 = 0u;
 override WY: u32 = 16u; // invocations along M (1, 2, 4, 8 or 16); 64 / WY along N
 
-struct Params { M: u32, N: u32, K: u32, sA: u32, sB: u32, W: u32, _p0: u32, _p1: u32 }
+struct Params { M: u32, N: u32, K: u32, sA: u32, sB: u32, W: u32, plusN: u32, plusRows: u32 }
 @group(0) @binding(0) var<storage, read> A: array<st4>;
 @group(0) @binding(2) var<storage, read> bias: array<st>;
 @group(0) @binding(3) var<storage, read> R: array<st>;
-@group(0) @binding(4) var<storage, read_write> C: array<st>;
+@group(0) @binding(4) var<storage, read> A2: array<st4>;
+@group(0) @binding(5) var<storage, read_write> C: array<st>;
+@group(0) @binding(6) var<uniform> p: Params;
 
 fn loadA4(i: u32) -> vec4<f32> { return vec4<f32>(A[i]); }
-@group(0) @binding(5) var<uniform> p: Params;
+
+// A row-major A's vec4 k4 of the row starting at vec4 r, plus A2's (row start pr) where `plus`.
+fn rowA(r: u32, pr: u32, k4: u32, plus: bool) -> vec4<f32> {
+  var a = loadA4(r + k4);
+  if (plus) { a += vec4<f32>(A2[pr + k4]); }
+  return a;
+}
 
 // acc += a[u] · b_u over the 4 k steps u (a: one row of A at k..k+3; b_u: the 4 columns at k+u).
 fn mac(acc: vec4<f32>, a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
@@ -65,7 +77,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   // Row-major operands: the vec4 index of each row's start (rows past the end clamped).
   // K-major operands: the vec4 column group, and the vec4 row length.
   var ar: array<u32, 8>;
+  var pr: array<u32, 8>; // A2's row starts (PLUS)
   var br: array<u32, 4>;
+  let plus = PLUS == 1u && n0 < p.plusN;
   let M4 = M / 4u;
   let N4 = N / 4u;
   let ag = aB + min(m0 / 4u, M4 - 1u);
@@ -80,6 +94,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     ar[5] = aB + min(m0 + 5u, M - 1u) * K4;
     ar[6] = aB + min(m0 + 6u, M - 1u) * K4;
     ar[7] = aB + min(m0 + 7u, M - 1u) * K4;
+    if (PLUS == 1u) {
+      for (var i = 0u; i < 8u; i++) { pr[i] = (min(m0 + i, M - 1u) % p.plusRows) * K4; }
+    }
   }
   if (B_KMAJOR == 0u) {
     br[0] = bB + min(n0, N - 1u) * K4;
@@ -109,14 +126,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
     // Rows m0 .. m0+7 at k .. k+3, each used as soon as it is loaded (fewer live registers).
     if (A_KMAJOR == 0u) {
-      c0 = mac(c0, loadA4(ar[0] + k4), b0, b1, b2, b3);
-      c1 = mac(c1, loadA4(ar[1] + k4), b0, b1, b2, b3);
-      c2 = mac(c2, loadA4(ar[2] + k4), b0, b1, b2, b3);
-      c3 = mac(c3, loadA4(ar[3] + k4), b0, b1, b2, b3);
-      c4 = mac(c4, loadA4(ar[4] + k4), b0, b1, b2, b3);
-      c5 = mac(c5, loadA4(ar[5] + k4), b0, b1, b2, b3);
-      c6 = mac(c6, loadA4(ar[6] + k4), b0, b1, b2, b3);
-      c7 = mac(c7, loadA4(ar[7] + k4), b0, b1, b2, b3);
+      c0 = mac(c0, rowA(ar[0], pr[0], k4, plus), b0, b1, b2, b3);
+      c1 = mac(c1, rowA(ar[1], pr[1], k4, plus), b0, b1, b2, b3);
+      c2 = mac(c2, rowA(ar[2], pr[2], k4, plus), b0, b1, b2, b3);
+      c3 = mac(c3, rowA(ar[3], pr[3], k4, plus), b0, b1, b2, b3);
+      c4 = mac(c4, rowA(ar[4], pr[4], k4, plus), b0, b1, b2, b3);
+      c5 = mac(c5, rowA(ar[5], pr[5], k4, plus), b0, b1, b2, b3);
+      c6 = mac(c6, rowA(ar[6], pr[6], k4, plus), b0, b1, b2, b3);
+      c7 = mac(c7, rowA(ar[7], pr[7], k4, plus), b0, b1, b2, b3);
     } else {
       // 4 K rows of 4 consecutive m each, transposed (free: a renaming of registers).
       let k = 4u * k4;

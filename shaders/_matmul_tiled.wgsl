@@ -1,18 +1,23 @@
 // The body of the tiled GEMM: matmul.wgsl (B of A's dtype) and matmul_f16w.wgsl (f32 A, packed f16
 // B). The including file declares the storage alias st (A, bias, R and C are arrays of st), B at
 // binding 1 and `fn loadB(e: u32) -> f32`, B's element e (a flat index) as f32.
+// PLUS = 1: the output columns n < p.plusN (a multiple of 64: whole tiles) read A + A2, A2 [plusRows,
+// K] row-major and shared by the batch (row m takes A2's row m % plusRows): a query or key PE added
+// to the input of the projections that take it (the mask decoder's q/k/v stacked in one GEMM).
 override TRANS_B: u32 = 0u;
+override PLUS: u32 = 0u;
 override BIAS: u32 = 0u;
 override ACT: u32 = 0u;
 override RESIDUAL: u32 = 0u;
 override ROWS: u32 = 64u; // tile rows: 64 (16×16 invocations) or 32 (16×8), for more workgroups
 
-struct Params { M: u32, N: u32, K: u32, sA: u32, sB: u32, _p0: u32, _p1: u32, _p2: u32 }
+struct Params { M: u32, N: u32, K: u32, sA: u32, sB: u32, plusN: u32, plusRows: u32, _p0: u32 }
 @group(0) @binding(0) var<storage, read> A: array<st>;
 @group(0) @binding(2) var<storage, read> bias: array<st>;
 @group(0) @binding(3) var<storage, read> R: array<st>;
-@group(0) @binding(4) var<storage, read_write> C: array<st>;
-@group(0) @binding(5) var<uniform> p: Params;
+@group(0) @binding(4) var<storage, read> A2: array<st>;
+@group(0) @binding(5) var<storage, read_write> C: array<st>;
+@group(0) @binding(6) var<uniform> p: Params;
 
 #include "_gemm_tile.wgsl"
 
@@ -28,6 +33,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let lk = li % TK;      // k within the slice, for loads along K
   let l4 = li / TK;      // group of 4 rows (0 .. ROWS/4 − 1); B's 64 rows take 64/ROWS passes
   let ln4 = li % 16u;    // group of 4 columns, for K-major B loads (k row l4)
+  let plus = PLUS == 1u && n0 < p.plusN; // uniform per workgroup
   var acc: array<vec4<f32>, 4>;
   for (var i = 0u; i < 4u; i++) { acc[i] = vec4<f32>(0.0); }
 
@@ -36,7 +42,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     var va = vec4<f32>(0.0);
     for (var j = 0u; j < 4u; j++) {
       let m = m0 + l4 * 4u + j;
-      if (m < M && gk < K) { va[j] = f32(A[aBase + m * K + gk]); }
+      if (m < M && gk < K) {
+        va[j] = f32(A[aBase + m * K + gk]);
+        if (plus) { va[j] += f32(A2[(m % p.plusRows) * K + gk]); }
+      }
     }
     As[lk * LD + l4] = va;
     for (var q = 0u; q < TS / ROWS; q++) {

@@ -5,6 +5,8 @@
 //   A [M = 4·O, K = C] with A[4·o + t, c] = w[c, o, t] (w read as Aᵀ, row-major [C, 4·O]),
 //   B [K = C, N = H·W] = x[b] itself, and row 4·o + t of the product lands at tap t = 2·dy + dx.
 //   ACT: 0 none, 1 relu, 2 gelu. Without BIAS the bias binding gets any buffer (never read).
+//   CL = 1: x channels-last, [batch, H, W, C] (B = x[b]ᵀ: the mask decoder's image tokens, the ViT's
+//   grid), staged with consecutive invocations on consecutive channels (coalesced).
 // A workgroup of 16×(ROWS/4) invocations owns a ROWS×64 tile of the product (image wg.z); one invocation
 // owns the 4 taps of one output channel (rows 4·lid.y..) for 4 consecutive input pixels, i.e. a
 // 2×8 block of output pixels.
@@ -13,6 +15,7 @@
 override BIAS: u32 = 0u;
 override ACT: u32 = 0u;
 override ROWS: u32 = 64u; // tile rows: 64 (16×16 invocations) or 32 (16×8)
+override CL: u32 = 0u;
 
 struct Params { C: u32, O: u32, H: u32, W: u32 }
 @group(0) @binding(0) var<storage, read> x: array<st>;
@@ -45,11 +48,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         if (k < K && m < M) { a = f32(w[k * M + m]); }
         As[r * LD + lane / 4u + 4u * j][lane % 4u] = a;
       }
-      for (var j = 0u; j < 4u; j++) {
-        let n = n0 + lane + 16u * j;
+      if (CL == 0u) {
+        for (var j = 0u; j < 4u; j++) {
+          let n = n0 + lane + 16u * j;
+          var b = 0.0;
+          if (k < K && n < N) { b = f32(x[xBase + k * N + n]); }
+          Bs[r * LD + lane / 4u + 4u * j][lane % 4u] = b;
+        }
+      }
+    }
+    if (CL == 1u) {
+      // k (lane) fastest: each pixel's 16 channels of the slice are one contiguous read.
+      for (var e = li; e < TK * TS; e += 4u * ROWS) {
+        let kk = e % TK;
+        let nn = e / TK;
         var b = 0.0;
-        if (k < K && n < N) { b = f32(x[xBase + k * N + n]); }
-        Bs[r * LD + lane / 4u + 4u * j][lane % 4u] = b;
+        if (k0 + kk < K && n0 + nn < N) { b = f32(x[xBase + (n0 + nn) * K + k0 + kk]); }
+        Bs[kk * LD + nn / 4u][nn % 4u] = b;
       }
     }
     tile_fma(&acc, lid.x, lid.y);

@@ -9,18 +9,27 @@
 // CPU = 1 (software adapters, layout.ts picks it there): no tile in workgroup memory and no barrier
 // (each a slow coroutine switch on a CPU adapter: SwiftShader took 15 ms for a 256 × 256 transpose);
 // invocation (tx, ty) copies q = tq·32 + tx, l = tl·32 + 4·ty .. +3 straight from x to y.
+// ADD = 1: y = permute(x) + b, b read at the output's flat index modulo p.nb (b repeating as in
+// elementwise.wgsl: the adapters' injection into the token grid, the decoder's dense prompt).
 override CPU: u32 = 0u;
+override ADD: u32 = 0u;
 #include "_storage.wgsl"
 
 struct Params {
-  DQ: u32, DL: u32, TQ: u32, TL: u32, sQ: u32, sL: u32, total: u32, _pad0: u32,
+  DQ: u32, DL: u32, TQ: u32, TL: u32, sQ: u32, sL: u32, total: u32, nb: u32,
   D0: u32, D1: u32, D2: u32, D3: u32,
   si0: u32, si1: u32, si2: u32, si3: u32,
   so0: u32, so1: u32, so2: u32, so3: u32,
 }
 @group(0) @binding(0) var<storage, read> x: array<st>;
-@group(0) @binding(1) var<storage, read_write> y: array<st>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> b: array<st>;
+@group(0) @binding(2) var<storage, read_write> y: array<st>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+// Stores v at output index o (plus b's element when ADD).
+fn put(o: u32, v: st) {
+  if (ADD == 1u) { y[o] = st(f32(v) + f32(b[o % p.nb])); } else { y[o] = v; }
+}
 
 var<workgroup> tile: array<array<st, 33>, 32>;
 
@@ -47,7 +56,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (q < p.DQ) {
       for (var r = 0u; r < 4u; r++) {
         let l = tl * 32u + 4u * ty + r;
-        if (l < p.DL) { y[bout + l * p.sL + q] = x[bin + q * p.sQ + l]; }
+        if (l < p.DL) { put(bout + l * p.sL + q, x[bin + q * p.sQ + l]); }
       }
     }
     return;
@@ -61,6 +70,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let q_out = tq * 32u + tx;
   for (var r = 0u; r < 32u; r += 8u) {
     let l = tl * 32u + ty + r;
-    if (q_out < p.DQ && l < p.DL) { y[bout + l * p.sL + q_out] = tile[tx][ty + r]; }
+    if (q_out < p.DQ && l < p.DL) { put(bout + l * p.sL + q_out, tile[tx][ty + r]); }
   }
 }

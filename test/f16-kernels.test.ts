@@ -8,19 +8,22 @@ import { describe, expect, it, vi } from 'vitest';
 import { Plan, PlanError } from '../src/gpu/plan.js';
 import type { DType, Tensor } from '../src/gpu/tensor.js';
 import { attention } from '../src/ops/attention.js';
+import { attentionBlock, attentionPackSize } from '../src/ops/attention_block.js';
 import { attentionRelPos } from '../src/ops/attention_relpos.js';
+import { hyperHead, hyperPackSize } from '../src/ops/hyper_head.js';
+import { mlpBlock, mlpPackSize } from '../src/ops/mlp_block.js';
 import { cast } from '../src/ops/cast.js';
 import { conv2d } from '../src/ops/conv2d.js';
 import { convTranspose2x2 } from '../src/ops/conv_transpose.js';
 import { add } from '../src/ops/elementwise.js';
 import { layerNorm, layerNorm2d } from '../src/ops/layernorm.js';
-import { permute } from '../src/ops/layout.js';
+import { permute, permuteAdd } from '../src/ops/layout.js';
 import { maskProduct } from '../src/ops/mask_head.js';
 import { linear, matmul } from '../src/ops/matmul.js';
 import { maxPool3x3s2 } from '../src/ops/maxpool.js';
 import { narrow } from '../src/ops/narrow.js';
 import { densePe, promptTokens } from '../src/ops/prompt_embed.js';
-import { resizeBilinear } from '../src/ops/resize.js';
+import { postprocessMasks, resizeBilinear } from '../src/ops/resize.js';
 import { f16ArrayToF32, f32ArrayToF16 } from '../src/safetensors/half.js';
 import { describeKernelPaths, newPlan, rand, testGpuF16, type KernelChoice } from './helpers/gpu.js';
 
@@ -145,6 +148,16 @@ describeKernelPaths('gemm', (_path, kernels) => {
     await checkTwins([
       conv([2, 8, 6, 6], 12, 1, 1, 0, true), conv([2, 5, 9, 7], 6, 3, 2, 1, false), conv([1, 3, 19, 21], 8, 7, 2, 3, true),
       conv([2, 4, 8, 10], 5, 2, 2, 0, false), convT([2, 8, 4, 6], 5), convT([1, 7, 3, 5], 3),
+      {
+        name: 'convT channels-last [2, 4, 6, 8] -> 5',
+        inputs: { x: [2, 4, 6, 8], w: [8, 5, 2, 2], b: [5] },
+        record: (p, t) => convTranspose2x2(p, t('x'), t('w'), t('b'), { act: 'gelu', layout: 'nhwc' }),
+      },
+      {
+        name: 'linear with a PE on its first 64 columns',
+        inputs: { x: [10, 12], w: [130, 12], b: [130], pe: [5, 12] },
+        record: (p, t) => linear(p, t('x'), t('w'), t('b'), { plus: { t: t('pe'), cols: 64 } }),
+      },
     ], kernels);
   });
 });
@@ -192,12 +205,40 @@ describeKernelPaths('layout', (_path, kernels) => {
     await checkTwins([
       { name: 'permute NCHW -> NHWC', inputs: { x: [2, 5, 7, 3] }, record: (p, t) => permute(p, t('x'), [0, 2, 3, 1]) },
       { name: 'permute keeping the last dim', inputs: { x: [3, 4, 5, 6] }, record: (p, t) => permute(p, t('x'), [2, 0, 1, 3]) },
+      { name: 'permuteAdd NCHW -> NHWC + [C]', inputs: { x: [2, 9, 5, 3], b: [9] }, record: (p, t) => permuteAdd(p, t('x'), [0, 2, 3, 1], t('b')) },
       { name: 'add, b repeating', inputs: { a: [3, 7, 10], b: [10] }, record: (p, t) => add(p, t('a'), t('b')) },
       { name: 'narrow dim 1', inputs: { x: [3, 9, 5] }, record: (p, t) => narrow(p, t('x'), 1, 2, 4) },
       { name: 'maxpool 3×3 s2', inputs: { x: [2, 3, 9, 8] }, record: (p, t) => maxPool3x3s2(p, t('x')) },
       { name: 'resize crop 11×9 of 13×12 -> 20×17', inputs: { x: [2, 2, 13, 12] }, record: (p, t) => resizeBilinear(p, t('x'), 20, 17, { srcH: 11, srcW: 9 }) },
     ], kernels);
   });
+});
+
+it('the decoder\'s fused ops: attentionBlock (q projected or given), mlpBlock, hyperHead (h), postprocessMasks', async () => {
+  const C = 24;
+  const Ci = 16;
+  await checkTwins([
+    {
+      name: 'attentionBlock, q projected, residual',
+      inputs: { x: [2, 5, C], pe: [2, 5, C], kv: [1, 9, 2 * Ci], res: [2, 5, C], pack: [attentionPackSize(C, Ci, true)] },
+      range: { pack: [-0.5, 0.5] },
+      record: (p, t) => attentionBlock(p, { heads: 4, q: { x: t('x'), pe: t('pe') }, kv: { t: t('kv'), k: 0, v: Ci }, residual: t('res'), pack: t('pack'), internal: Ci, eps: 1e-5 }),
+    },
+    {
+      name: 'attentionBlock, q given, no residual',
+      inputs: { q: [2, 6, 3 * Ci], pack: [attentionPackSize(C, Ci, false)] },
+      range: { pack: [-0.5, 0.5] },
+      record: (p, t) => attentionBlock(p, { heads: 2, q: { from: t('q'), offset: 0 }, kv: { t: t('q'), k: Ci, v: 2 * Ci }, pack: t('pack'), internal: Ci, eps: 1e-5 }),
+    },
+    { name: 'mlpBlock 6 x 20, hidden 300', inputs: { x: [6, 20], pack: [mlpPackSize(20, 300)] }, range: { pack: [-0.2, 0.2] }, record: (p, t) => mlpBlock(p, t('x'), t('pack'), 300, 1e-5) },
+    {
+      name: 'hyperHead h',
+      inputs: { q: [3, 4, C], pack: [hyperPackSize(C, 8)], w3: [8, 18] },
+      range: { pack: [-0.5, 0.5] },
+      record: (p, t) => hyperHead(p, t('q'), t('pack'), t('w3')).h,
+    },
+    { name: 'postprocessMasks', inputs: { x: [2, 1, 16, 16] }, range: { x: [-8, 8] }, record: (p, t) => postprocessMasks(p, t('x'), 64, { h: 40, w: 64 }, { h: 50, w: 81 }) },
+  ]);
 });
 
 it('prompt tokens and dense PE stored as f16 (tables f32), and the mask head (f32 multi-scale feature and logits)', async () => {

@@ -1,10 +1,12 @@
 // Layout changes: general permutation (shaders/layout_permute.wgsl when the innermost dim stays,
-// shaders/layout_transpose.wgsl, a tiled transpose, when it moves). SAM's window partition / merge
-// happens inside the attention kernels (attention_relpos.ts).
+// shaders/layout_transpose.wgsl, a tiled transpose, when it moves), and a permutation followed by an
+// add (the transpose's ADD epilogue). SAM's window partition / merge happens inside the attention
+// kernels (attention_relpos.ts).
 import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
-import { kernelOf } from '../gpu/storage.js';
+import { commonDtype, kernelOf } from '../gpu/storage.js';
 import type { Tensor } from '../gpu/tensor.js';
+import { add } from './elementwise.js';
 
 /**
  * The same permutation on fewer dims: size-1 dims dropped, and input dims that stay adjacent and in
@@ -44,12 +46,29 @@ export function transposeKernel(p: Plan): 'cpu' | 'tiled' {
 
 /** x.permute(perm) made contiguous; rank ≤ 6. */
 export function permute(p: Plan, x: Tensor, perm: number[], label = 'permute'): Tensor {
+  return permuteThenAdd(p, x, perm, null, label);
+}
+
+/**
+ * x.permute(perm) + b, b repeating as in add() (read at the flat output index modulo its size). One
+ * dispatch where the innermost dim moves (the transpose's ADD epilogue: NCHW features into the NHWC
+ * token grid), else a permute and an add.
+ */
+export function permuteAdd(p: Plan, x: Tensor, perm: number[], b: Tensor, label = 'permute_add'): Tensor {
+  return permuteThenAdd(p, x, perm, b, label);
+}
+
+function permuteThenAdd(p: Plan, x: Tensor, perm: number[], addend: Tensor | null, label: string): Tensor {
   const r = x.rank;
   if (r > 6 || perm.length !== r || [...perm].sort((a, b) => a - b).some((k, i) => k !== i)) {
     throw new Error(`${label}: [${perm}] is not a permutation of the ${r} dims of '${x.label}' [${x.shape}] (rank ≤ 6)`);
   }
-  const y = p.temp(perm.map((k) => x.shape[k]!), label, x.dtype);
+  const shape = perm.map((k) => x.shape[k]!);
+  const dt = commonDtype(label, x, addend);
   const { dims, perm: P } = simplifyPermutation(x.shape, perm);
+  if (addend && P[P.length - 1] === P.length - 1) return add(p, permuteThenAdd(p, x, perm, null, `${label}.permute`), addend, label);
+  if (addend && (x.size % addend.size !== 0)) throw new Error(`${label}: [${addend.shape}] does not repeat over [${shape}]`);
+  const y = p.temp(shape, label, dt);
   const n = dims.length;
   const inStride = new Array<number>(n);
   for (let k = n - 1, s = 1; k >= 0; k--) {
@@ -90,11 +109,15 @@ export function permute(p: Plan, x: Tensor, perm: number[], label = 'permute'): 
   const [si0, si1, si2, si3] = si as [number, number, number, number];
   const [so0, so1, so2, so3] = so as [number, number, number, number];
   p.dispatch({
-    shader: kernelOf('layout_transpose', x.dtype),
-    constants: { CPU: transposeKernel(p) === 'cpu' ? 1 : 0 },
-    inputs: [x],
+    shader: kernelOf('layout_transpose', dt),
+    constants: { CPU: transposeKernel(p) === 'cpu' ? 1 : 0, ADD: addend ? 1 : 0 },
+    // Without an addend its binding is filled with x (never read).
+    inputs: [x, addend ?? x],
     outputs: [y],
-    params: { DQ: dims[Q]!, DL: dims[L]!, TQ, TL, sQ: inStride[Q]!, sL: outStride[L]!, total, D0, D1, D2, D3, si0, si1, si2, si3, so0, so1, so2, so3 },
+    params: {
+      DQ: dims[Q]!, DL: dims[L]!, TQ, TL, sQ: inStride[Q]!, sL: outStride[L]!, total, nb: addend?.size ?? 1,
+      D0, D1, D2, D3, si0, si1, si2, si3, so0, so1, so2, so3,
+    },
     groups: grid(total),
     label,
   });

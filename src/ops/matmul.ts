@@ -42,6 +42,8 @@ export interface GemmOperands {
   b: Tensor;
   bias: Tensor | null;
   residual: Tensor | null;
+  /** Added to row-major `a` for the output columns n < plusN (a query / key PE): [rows, K], row m takes row m % rows. */
+  plus?: { t: Tensor; cols: number } | null;
   out: Tensor;
   batch: number;
   M: number;
@@ -78,10 +80,25 @@ export interface CpuGemm extends GemmOperands {
  * f32 activations (read by the *_f16w kernels); any other mix is an Error naming the operands.
  */
 function gemmDtypes(g: GemmOperands): { dt: DType; packedB: boolean } {
-  const dt = commonDtype(g.label, g.a, g.bias, g.residual, g.out);
+  const dt = commonDtype(g.label, g.a, g.bias, g.residual, g.plus?.t, g.out);
   const packedB = dt === 'f32' && g.b.dtype === 'f16';
   if (!packedB) commonDtype(g.label, g.a, g.b);
   return { dt, packedB };
+}
+
+/**
+ * The PLUS constant and params of both kernels: A2 = plus.t ([rows, K], its rows repeating over M)
+ * for the columns below plus.cols, or none. plus.cols must be a multiple of 64 (the tiled kernel's
+ * tile width, so that a plan records the same on either path) unless it covers every column.
+ */
+function plusOperand(g: GemmOperands): { PLUS: number; A2: Tensor; plusN: number; plusRows: number } {
+  const tile = TILE;
+  const pl = g.plus;
+  if (!pl || pl.cols <= 0) return { PLUS: 0, A2: g.a, plusN: 0, plusRows: 1 };
+  const rows = pl.t.size / g.K;
+  if (!Number.isInteger(rows) || g.M % rows !== 0) throw new Error(`${g.label}: plus '${pl.t.label}' [${pl.t.shape}] is not rows of K = ${g.K} repeating over M = ${g.M}`);
+  if (pl.cols < g.N && pl.cols % tile !== 0) throw new Error(`${g.label}: plus columns ${pl.cols} are not a multiple of ${tile}`);
+  return { PLUS: 1, A2: pl.t, plusN: pl.cols, plusRows: rows };
 }
 
 /** Whether a GEMM of this shape and layout meets matmul_cpu.wgsl's vec4 alignment (and fits one dispatch). */
@@ -99,16 +116,18 @@ export function cpuGemm(p: Plan, g: CpuGemm): void {
   const gy = ceilDiv(g.M, 8 * wy);
   if (gx > 65535 || gy > 65535 || g.batch > 65535) throw new Error(`${g.label}: GEMM [${g.batch}, ${g.M}, ${g.N}] is too large for one dispatch`);
   const { dt, packedB } = gemmDtypes(g);
+  if (g.plus && g.aKMajor) throw new Error(`${g.label}: plus needs a row-major A`);
+  const { PLUS, A2, plusN, plusRows } = plusOperand(g);
   p.dispatch({
     shader: packedB ? 'matmul_cpu_f16w' : kernelOf('matmul_cpu', dt),
     constants: {
       A_KMAJOR: g.aKMajor ? 1 : 0, B_KMAJOR: g.bKMajor ? 1 : 0, BIAS: g.bias ? g.biasMode : 0, ACT: ACT_CODE[g.act],
-      RESIDUAL: g.residual ? g.residualMode : 0, OUT: g.outMode, WY: wy,
+      RESIDUAL: g.residual ? g.residualMode : 0, OUT: g.outMode, WY: wy, PLUS,
     },
-    // Disabled bias / residual bindings are filled with `a` (never read).
-    inputs: [g.a, g.b, g.bias ?? g.a, g.residual ?? g.a],
+    // Disabled bias / residual / plus bindings are filled with `a` (never read).
+    inputs: [g.a, g.b, g.bias ?? g.a, g.residual ?? g.a, A2],
     outputs: [g.out],
-    params: { M: g.M, N: g.N, K: g.K, sA: g.sA, sB: g.sB, W: g.W ?? 0 },
+    params: { M: g.M, N: g.N, K: g.K, sA: g.sA, sB: g.sB, W: g.W ?? 0, plusN, plusRows },
     groups: [gx, gy, g.batch],
     label: g.label,
   });
@@ -128,7 +147,7 @@ export function gemmKernel(p: Plan, M: number, N: number, K: number, transB: boo
 export function gemm(p: Plan, g: Gemm): void {
   if (gemmKernel(p, g.M, g.N, g.K, g.transB) === 'cpu') {
     cpuGemm(p, {
-      a: g.a, b: g.b, bias: g.bias, residual: g.residual, out: g.out, batch: g.batch, M: g.M, N: g.N, K: g.K,
+      a: g.a, b: g.b, bias: g.bias, residual: g.residual, plus: g.plus, out: g.out, batch: g.batch, M: g.M, N: g.N, K: g.K,
       sA: g.sA, sB: g.sB, aKMajor: false, bKMajor: !g.transB, biasMode: 1, residualMode: 1, act: g.act, outMode: 0, label: g.label,
     });
     return;
@@ -138,13 +157,14 @@ export function gemm(p: Plan, g: Gemm): void {
   const gy = ceilDiv(g.M, rows);
   if (gx > 65535 || gy > 65535 || g.batch > 65535) throw new Error(`${g.label}: GEMM [${g.batch}, ${g.M}, ${g.N}] is too large for one dispatch`);
   const { dt, packedB } = gemmDtypes(g);
+  const { PLUS, A2, plusN, plusRows } = plusOperand(g);
   p.dispatch({
     shader: packedB ? 'matmul_f16w' : kernelOf('matmul', dt),
-    constants: { TRANS_B: g.transB ? 1 : 0, BIAS: g.bias ? 1 : 0, ACT: ACT_CODE[g.act], RESIDUAL: g.residual ? 1 : 0, ROWS: rows },
-    // Disabled bias / residual bindings are filled with `a` (never read).
-    inputs: [g.a, g.b, g.bias ?? g.a, g.residual ?? g.a],
+    constants: { TRANS_B: g.transB ? 1 : 0, BIAS: g.bias ? 1 : 0, ACT: ACT_CODE[g.act], RESIDUAL: g.residual ? 1 : 0, ROWS: rows, PLUS },
+    // Disabled bias / residual / plus bindings are filled with `a` (never read).
+    inputs: [g.a, g.b, g.bias ?? g.a, g.residual ?? g.a, A2],
     outputs: [g.out],
-    params: { M: g.M, N: g.N, K: g.K, sA: g.sA, sB: g.sB },
+    params: { M: g.M, N: g.N, K: g.K, sA: g.sA, sB: g.sB, plusN, plusRows },
     groups: [gx, gy, g.batch],
     label: g.label,
   });
@@ -153,13 +173,15 @@ export function gemm(p: Plan, g: Gemm): void {
 /**
  * nn.Linear: y = act(x · wᵀ + b) (+ residual, added after the activation).
  * x [..., K], w [N, K], b [N] → y [..., N], in x's dtype; w has it too, or is f16 for f32 x.
+ * `plus`: the output columns below plus.cols read x + plus.t instead (plus.t: rows of K repeating
+ * over x's rows; cols a multiple of 64 unless ≥ N): stacked projections of which some take a PE.
  */
 export function linear(
   p: Plan,
   x: Tensor,
   w: Tensor,
   b: Tensor | null,
-  opts: { act?: Activation; residual?: Tensor; label?: string } = {},
+  opts: { act?: Activation; residual?: Tensor; plus?: { t: Tensor; cols: number }; label?: string } = {},
 ): Tensor {
   const label = opts.label ?? 'linear';
   const K = x.dim(-1);
@@ -170,7 +192,7 @@ export function linear(
   if (opts.residual) expectShape(opts.residual, outShape, `${label} residual`, ANY);
   const M = x.size / K;
   const y = p.temp(outShape, label, x.dtype);
-  gemm(p, { a: x, b: w, bias: b, residual: opts.residual ?? null, out: y, batch: 1, M, N, K, sA: 0, sB: 0, transB: true, act: opts.act ?? 'none', label });
+  gemm(p, { a: x, b: w, bias: b, residual: opts.residual ?? null, plus: opts.plus, out: y, batch: 1, M, N, K, sA: 0, sB: 0, transB: true, act: opts.act ?? 'none', label });
   return y;
 }
 
