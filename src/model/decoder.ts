@@ -4,7 +4,10 @@
 // structure (N prompt sets of T sparse tokens, mask prompt or not, original size).
 //
 // SAM-UNet's head, low_res_logits = h · (embedding_maskfeature(…) + multi_scale_feature), runs the
-// last conv of embedding_maskfeature folded into the product (ops/mask_head.ts).
+// last conv of embedding_maskfeature folded into the product (ops/mask_head.ts); the hypernetwork
+// MLP that makes h, and the folded conv's per-set weight, in one dispatch (ops/hyper_head.ts). The
+// postprocess is one dispatch (ops/resize.ts postprocessMasks). A new prompt on an image already
+// decoded runs 24 dispatches (25 on a software adapter's path: the 3×3 conv's im2col).
 //
 // Plan inputs: 'image_embeddings' [1, 256, 16, 16], 'multi_scale_feature' [1, 32, 64, 64],
 // 'points' [N, T, 3] (x, y, label in the model frame), and 'mask_input' [N, 1, 64, 64] with a mask.
@@ -15,14 +18,13 @@ import type { Gpu } from '../gpu/device.js';
 import { Plan, type PlanOptions } from '../gpu/plan.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { cast } from '../ops/cast.js';
-import { add } from '../ops/elementwise.js';
-import { permute } from '../ops/layout.js';
-import { maskHead } from '../ops/mask_head.js';
-import { narrow } from '../ops/narrow.js';
-import { resizeBilinear } from '../ops/resize.js';
+import { hyperHead, hyperPack, hyperPackSize } from '../ops/hyper_head.js';
+import { permute, permuteAdd } from '../ops/layout.js';
+import { maskProduct } from '../ops/mask_head.js';
+import { postprocessMasks } from '../ops/resize.js';
 import type { VarBuilder, Weight } from '../weights/spec.js';
 import type { SamUnetConfig } from './config.js';
-import { Conv2d, ConvTranspose2x2, LayerNorm2d, Linear } from './layers.js';
+import { Conv2d, ConvTranspose2x2, LayerNorm2d, linearSource } from './layers.js';
 import type { ModelWeights } from './weights.js';
 import { TwoWayTransformer, type KeySide } from './two_way.js';
 
@@ -49,7 +51,8 @@ export class MaskDecoder {
   readonly transformer: TwoWayTransformer;
   private readonly upscaling: [ConvTranspose2x2, LayerNorm2d, ConvTranspose2x2];
   readonly medToken: Weight;
-  private readonly hfMlp: Linear[];
+  /** hf_mlp's three layers, packed at load for hyper_head (their keys unchanged). */
+  private readonly hfPack: Weight;
   /** Conv 3×3 p1 32 → 64, LN2d, GELU, Conv 3×3 p1 64 → 32 (the last one folded into maskHead). */
   private readonly maskFeature: [Conv2d, LayerNorm2d, Conv2d];
   private readonly label: string;
@@ -64,7 +67,9 @@ export class MaskDecoder {
     this.upscaling = [new ConvTranspose2x2(up.pp(0), dim, dim / 4), new LayerNorm2d(up.pp(1), dim / 4, cfg.ln2dEps), new ConvTranspose2x2(up.pp(3), dim / 4, u)];
     this.medToken = vb.get('med_token.weight', [1, dim], { keepF32: true }); // a prompt_embed table
     const hf = vb.pp('hf_mlp.layers');
-    this.hfMlp = [new Linear(hf.pp(0), dim, dim), new Linear(hf.pp(1), dim, dim), new Linear(hf.pp(2), dim, u)];
+    const layers = [linearSource(hf.pp(0), dim, dim), linearSource(hf.pp(1), dim, dim), linearSource(hf.pp(2), dim, u)];
+    this.hfPack = vb.pp('hf_mlp').derive(layers.flatMap((l) => [l.weight, l.bias]), [{ name: 'pack', shape: [hyperPackSize(dim, u)] }],
+      (v) => [hyperPack([[v[0]!, v[1]!], [v[2]!, v[3]!], [v[4]!, v[5]!]], dim, u)])[0]!;
     const f = vb.pp('embedding_maskfeature');
     this.maskFeature = [Conv2d.load(f.pp(0), u, 2 * u, 3, { pad: 1 }), new LayerNorm2d(f.pp(1), 2 * u, cfg.ln2dEps), Conv2d.load(f.pp(3), 2 * u, u, 3, { pad: 1 })];
   }
@@ -77,19 +82,20 @@ export class MaskDecoder {
     const [N, HW, dim] = keys.shape as [number, number, number];
     const grid = Math.sqrt(HW);
     const [up0, upNorm, up3] = this.upscaling;
-    const srcImg = p.reshape(permute(p, keys, [0, 2, 1], `${this.label}.src.nchw`), [N, dim, grid, grid]);
-    const u = up3.forward(p, upNorm.forward(p, up0.forward(p, srcImg), 'gelu'), 'gelu');
+    // The image tokens as a channels-last grid [N, grid, grid, dim] (upstream transposes them to NCHW).
+    const srcImg = p.reshape(keys, [N, grid, grid, dim]);
+    const u = up3.forward(p, upNorm.forward(p, up0.forward(p, srcImg, 'none', 'nhwc'), 'gelu'), 'gelu');
     tap('output_upscaling', () => u);
     const [f0, fNorm, f3] = this.maskFeature;
     const f = fNorm.forward(p, f0.forward(p, u), 'gelu');
     // The conv's output alone is only computed when a test asks for the stage: maskHead folds it in.
     tap('embedding_maskfeature', () => f3.forward(p, f));
-    let h = p.reshape(narrow(p, queries, 1, 0, 1, `${this.label}.med_token_out`), [N, dim]);
-    const [hf0, hf1, hf2] = this.hfMlp as [Linear, Linear, Linear];
-    h = hf2.forward(p, hf1.forward(p, hf0.forward(p, h, { act: 'relu' }), { act: 'relu' }));
+    // h = hf_mlp(med token out), and weff = h · W3: the folded conv's weight per set.
+    const w3 = f3.weight.t(p);
+    const { h, weff } = hyperHead(p, queries, this.hfPack.t(p), p.reshape(w3, [w3.dim(0), w3.size / w3.dim(0)]), `${this.label}.hf_mlp`);
     tap('hf_mlp', () => h);
     // low_res_logits = h · (embedding_maskfeature.3(f) + multi_scale_feature), the conv folded in.
-    return maskHead(p, f, h, f3.weight.t(p), f3.bias!.t(p), msf, 'low_res_logits');
+    return maskProduct(p, f, weff, h, f3.bias!.t(p), msf, 'low_res_logits');
   }
 }
 
@@ -112,17 +118,16 @@ export function recordDecoder(gpu: Gpu, W: ModelWeights, s: DecoderShape, stages
 
   // Prompt encoder. tokens = [med_token, sparse…]; src = image_embeddings + dense; pos = dense PE.
   // What depends on the image alone is a cached segment, skipped while the same embedding is
-  // decoded again (Plan.cached): the dense PE, the image tokens and, without a mask prompt, src
-  // and block 0's key side.
+  // decoded again (Plan.cached): the dense PE and, without a mask prompt, src and block 0's key
+  // side, one for every set (their image is the same); with a mask prompt, the image tokens.
   const tokens = pe.tokens(p, pts, tab, dt);
   tap('tokens', () => tokens);
   const imageSide = p.cached(['image_embeddings'], () => {
-    const emb = cast(p, embIn, dt);
+    const emb = p.reshape(cast(p, embIn, dt), [1, dim, HW]);
     const pos = pe.densePe(p, tab, dt); // [HW, dim]
-    const embTokens = permute(p, p.reshape(emb, [1, dim, HW]), [0, 2, 1], 'image_embeddings.tokens');
-    if (s.hasMask) return { pos, embTokens, src: null, side0: null };
-    const src = add(p, embTokens, pe.noMaskEmbed.t(p), 'src.no_mask', [N, HW, dim]);
-    return { pos, embTokens, src, side0: tr.layers[0]!.keySide(p, src, pos) };
+    if (s.hasMask) return { pos, embTokens: permute(p, emb, [0, 2, 1], 'image_embeddings.tokens'), src: null, side0: null };
+    const src = permuteAdd(p, emb, [0, 2, 1], pe.noMaskEmbed.t(p), 'src.no_mask'); // [1, HW, dim]
+    return { pos, embTokens: null, src, side0: tr.layers[0]!.keySide(p, src, pos) };
   });
   const pos = imageSide.pos;
   tap('dense_pe', () => pos);
@@ -131,7 +136,7 @@ export function recordDecoder(gpu: Gpu, W: ModelWeights, s: DecoderShape, stages
   if (s.hasMask) {
     const dense = pe.embedMask(p, cast(p, p.input('mask_input', [N, 1, 4 * grid, 4 * grid]), dt));
     tap('prompt.1', () => dense);
-    src = add(p, permute(p, p.reshape(dense, [N, dim, HW]), [0, 2, 1], 'dense.tokens'), imageSide.embTokens, 'src');
+    src = permuteAdd(p, p.reshape(dense, [N, dim, HW]), [0, 2, 1], imageSide.embTokens!, 'src');
     side0 = tr.layers[0]!.keySide(p, src, pos);
   } else {
     src = imageSide.src!;
@@ -144,8 +149,7 @@ export function recordDecoder(gpu: Gpu, W: ModelWeights, s: DecoderShape, stages
   const lowRes = p.output('low_res_logits', net.maskDecoder.head(p, queries, keys, msf, tap));
 
   // Postprocess (SAM_UNET.postprocess_masks): bilinear 64→256, crop to the resized size, bilinear
-  // to the original size; align_corners = false.
-  const up = resizeBilinear(p, lowRes, cfg.inputSize, cfg.inputSize, { label: 'logits.256' });
-  p.output('logits', resizeBilinear(p, up, s.origH, s.origW, { srcH: s.inputH, srcW: s.inputW, label: 'logits' }));
+  // to the original size; align_corners = false. One dispatch.
+  p.output('logits', postprocessMasks(p, lowRes, cfg.inputSize, { h: s.inputH, w: s.inputW }, { h: s.origH, w: s.origW }, 'logits'));
   return p;
 }

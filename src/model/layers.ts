@@ -1,7 +1,8 @@
 // Layers bound to a weight prefix: each declares its tensors through a VarBuilder when built and
 // records its op on a Plan in forward(), labelled by its prefix. PyTorch names: Linear, LayerNorm,
 // LayerNorm2d (SAM's, over channels), Conv2d (optionally with its BatchNorm folded in),
-// ConvTranspose2d with a 2×2 kernel and stride 2.
+// ConvTranspose2d with a 2×2 kernel and stride 2; and StackedLinear, nn.Linear layers that read one
+// input stacked at load into one GEMM.
 import type { Plan } from '../gpu/plan.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { conv2d } from '../ops/conv2d.js';
@@ -26,6 +27,62 @@ export class Linear {
   /** act(x · wᵀ + b) (+ residual, after the activation). */
   forward(p: Plan, x: Tensor, opts: { act?: Activation; residual?: Tensor } = {}): Tensor {
     return linear(p, x, this.weight.t(p), this.bias?.t(p) ?? null, { ...opts, label: this.label });
+  }
+}
+
+/** An nn.Linear's keys at `vb` (weight [outF, inF], bias [outF]), declared for a derive() to read. */
+export interface LinearSource {
+  weight: string;
+  bias: string;
+  inF: number;
+  outF: number;
+}
+
+export function linearSource(vb: VarBuilder, inF: number, outF: number): LinearSource {
+  return { weight: vb.source('weight', [outF, inF]), bias: vb.source('bias', [outF]), inF, outF };
+}
+
+/** An nn.LayerNorm's (or any weight + bias pair's) keys at `vb`, declared for a derive() to read. */
+export const normSource = (vb: VarBuilder, c: number): { weight: string; bias: string } => ({ weight: vb.source('weight', [c]), bias: vb.source('bias', [c]) });
+
+/**
+ * nn.Linear layers that read one input, stacked at load into one weight `<vb>.<name>.weight`
+ * [Σ outF, inF] and bias [Σ outF] (row blocks in the order given): one GEMM for the q, k and v
+ * projections of an input. forward() can add a PE to the input of the first output columns.
+ */
+export class StackedLinear {
+  readonly weight: Weight;
+  readonly bias: Weight;
+  /** The first output column of each part. */
+  readonly offsets: readonly number[];
+  private readonly label: string;
+
+  constructor(vb: VarBuilder, name: string, parts: readonly LinearSource[]) {
+    const inF = parts[0]!.inF;
+    if (parts.some((q) => q.inF !== inF)) throw new Error(`${vb.key(name)}: stacked linears must read one input size`);
+    const offsets: number[] = [];
+    let n = 0;
+    for (const q of parts) {
+      offsets.push(n);
+      n += q.outF;
+    }
+    this.offsets = offsets;
+    this.label = vb.key(name);
+    const s = vb.pp(name);
+    [this.weight, this.bias] = s.derive(parts.flatMap((q) => [q.weight, q.bias]), [{ name: 'weight', shape: [n, inF] }, { name: 'bias', shape: [n] }], (v) => {
+      const w = new Float32Array(n * inF);
+      const b = new Float32Array(n);
+      parts.forEach((_, i) => {
+        w.set(v[2 * i]!, offsets[i]! * inF);
+        b.set(v[2 * i + 1]!, offsets[i]!);
+      });
+      return [w, b];
+    }) as [Weight, Weight];
+  }
+
+  /** x · [W0; W1; …]ᵀ + [b0; b1; …]; the output columns below plus.cols read x + plus.t (rows repeating). */
+  forward(p: Plan, x: Tensor, plus?: { t: Tensor; cols: number }): Tensor {
+    return linear(p, x, this.weight.t(p), this.bias.t(p), { plus, label: this.label });
   }
 }
 
@@ -119,7 +176,8 @@ export class ConvTranspose2x2 {
     this.bias = vb.get('bias', [cout]);
   }
 
-  forward(p: Plan, x: Tensor, act: Activation = 'none'): Tensor {
-    return convTranspose2x2(p, x, this.weight.t(p), this.bias.t(p), { act, label: this.label });
+  /** x [N, cin, H, W], or channels-last [N, H, W, cin] with layout 'nhwc' → [N, cout, 2H, 2W]. */
+  forward(p: Plan, x: Tensor, act: Activation = 'none', layout: 'nchw' | 'nhwc' = 'nchw'): Tensor {
+    return convTranspose2x2(p, x, this.weight.t(p), this.bias.t(p), { act, layout, label: this.label });
   }
 }

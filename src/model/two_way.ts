@@ -1,98 +1,110 @@
 // SAM's TwoWayTransformer (segment_anything modeling/transformer.py): tokens attend to the image
 // and the image to the tokens, `depth` blocks, then a final token-to-image attention.
+//
+// Recorded in few, full dispatches. The projections that read one input are stacked at load into
+// one GEMM (StackedLinear), the PE that some of them add to their input added in the GEMM's
+// prologue; each Attention runs with its out_proj, the residual and the LayerNorm after it in one
+// kernel (ops/attention_block.ts; q_proj too where q comes from the tokens), and each MLP with its
+// residual and norm (ops/mlp_block.ts). Per block: self q/k/v, self-attention, token→image
+// attention, MLP, the tokens' k/v for image→token, image→token attention, plus the image side's
+// k/v/q (keySide) before it. The weights keep their upstream keys, declared in state_dict order;
+// the stacks and packs are made from them at load (derive).
 import type { Plan } from '../gpu/plan.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { attention } from '../ops/attention.js';
-import { add } from '../ops/elementwise.js';
-import type { VarBuilder } from '../weights/spec.js';
+import { attentionBlock, attentionPack, attentionPackSize } from '../ops/attention_block.js';
+import { mlpBlock, mlpPack, mlpPackSize } from '../ops/mlp_block.js';
+import type { VarBuilder, Weight } from '../weights/spec.js';
 import type { DecoderConfig } from './config.js';
-import { LayerNorm, Linear } from './layers.js';
+import { linearSource, normSource, StackedLinear, type LinearSource } from './layers.js';
 
-/** transformer.py `Attention`: q/k/v projections to `internal`, multi-head softmax(q kᵀ/√d) v, out_proj. */
-class Attention {
-  readonly q: Linear;
-  readonly k: Linear;
-  readonly v: Linear;
-  private readonly out: Linear;
-  private readonly label: string;
+/** transformer.py `Attention`'s projections (q_proj, k_proj, v_proj, out_proj), declared in order. */
+function attentionSources(vb: VarBuilder, dim: number, internal: number) {
+  return {
+    q: linearSource(vb.pp('q_proj'), dim, internal),
+    k: linearSource(vb.pp('k_proj'), dim, internal),
+    v: linearSource(vb.pp('v_proj'), dim, internal),
+    out: linearSource(vb.pp('out_proj'), internal, dim),
+  };
+}
 
-  constructor(vb: VarBuilder, dim: number, internal: number, private readonly heads: number) {
-    this.label = vb.prefix;
-    this.q = new Linear(vb.pp('q_proj'), dim, internal);
-    this.k = new Linear(vb.pp('k_proj'), dim, internal);
-    this.v = new Linear(vb.pp('v_proj'), dim, internal);
-    this.out = new Linear(vb.pp('out_proj'), internal, dim);
-  }
-
-  forward(p: Plan, q: Tensor, k: Tensor, v: Tensor, residual?: Tensor): Tensor {
-    return this.attend(p, this.q.forward(p, q), this.k.forward(p, k), this.v.forward(p, v), residual);
-  }
-
-  /** The rest on projected q, k, v: the heads, out_proj (+ residual). */
-  attend(p: Plan, q: Tensor, k: Tensor, v: Tensor, residual?: Tensor): Tensor {
-    return this.out.forward(p, attention(p, q, k, v, { heads: this.heads, label: this.label }), { residual });
-  }
+/** `<vb>.pack`: attention_block's weights (q_proj where the kernel projects q, out_proj, the norm after). */
+function attentionPackWeight(vb: VarBuilder, q: LinearSource | null, out: LinearSource, norm: { weight: string; bias: string }): Weight {
+  const [dim, internal] = [out.outF, out.inF];
+  const keys = [...(q ? [q.weight, q.bias] : []), out.weight, out.bias, norm.weight, norm.bias];
+  return vb.derive(keys, [{ name: 'pack', shape: [attentionPackSize(dim, internal, !!q)] }], (v) => {
+    const [wo, bo, g, beta] = v.slice(q ? 2 : 0) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    return [attentionPack({ wq: q ? v[0] : undefined, bq: q ? v[1] : undefined, wo, bo, g, beta }, dim, internal)];
+  })[0]!;
 }
 
 /**
- * What a TwoWayAttentionBlock computes from its keys (and the key PE) alone: the token→image k and
- * v projections and the image→token q projection. For block 0 without a mask prompt that depends on
- * the image only, and the decoder records it in a cached segment.
+ * What a block computes from its keys (and the key PE) alone: [Nk, HW, 3·cross] = the token→image
+ * k (with the PE) at column 0, the image→token q (with the PE) at cross, the token→image v at
+ * 2·cross. For block 0 without a mask prompt it depends on the image only (the decoder caches it).
  */
-export interface KeySide {
-  k: Tensor;
-  v: Tensor;
-  qImg: Tensor;
-}
+export type KeySide = Tensor;
 
 /** transformer.py `TwoWayAttentionBlock`; block 0 skips the PE (and the residual) in its self-attention. */
 class TwoWayBlock {
-  private readonly selfAttn: Attention;
-  private readonly norm1: LayerNorm;
-  private readonly tokenToImage: Attention;
-  private readonly norm2: LayerNorm;
-  private readonly lin1: Linear;
-  private readonly lin2: Linear;
-  private readonly norm3: LayerNorm;
-  private readonly norm4: LayerNorm;
-  private readonly imageToToken: Attention;
+  private readonly selfQkv: StackedLinear;
+  private readonly selfPack: Weight;
+  private readonly t2iPack: Weight;
+  private readonly keys: StackedLinear;
+  private readonly mlpPack: Weight;
+  private readonly tokKv: StackedLinear;
+  private readonly i2tPack: Weight;
   private readonly label: string;
 
-  constructor(vb: VarBuilder, dim: number, cfg: DecoderConfig, private readonly skipFirstLayerPe: boolean) {
+  constructor(vb: VarBuilder, private readonly dim: number, private readonly cfg: DecoderConfig, private readonly skipFirstLayerPe: boolean) {
     this.label = vb.prefix;
-    const ln = (name: string) => new LayerNorm(vb.pp(name), dim, cfg.lnEps);
-    this.selfAttn = new Attention(vb.pp('self_attn'), dim, dim, cfg.heads);
-    this.norm1 = ln('norm1');
-    this.tokenToImage = new Attention(vb.pp('cross_attn_token_to_image'), dim, cfg.crossDim, cfg.heads);
-    this.norm2 = ln('norm2');
-    this.lin1 = new Linear(vb.pp('mlp.lin1'), dim, cfg.mlpDim);
-    this.lin2 = new Linear(vb.pp('mlp.lin2'), cfg.mlpDim, dim);
-    this.norm3 = ln('norm3');
-    this.norm4 = ln('norm4');
-    this.imageToToken = new Attention(vb.pp('cross_attn_image_to_token'), dim, cfg.crossDim, cfg.heads);
+    const cross = cfg.crossDim;
+    const self = attentionSources(vb.pp('self_attn'), dim, dim);
+    const norm1 = normSource(vb.pp('norm1'), dim);
+    const t2i = attentionSources(vb.pp('cross_attn_token_to_image'), dim, cross);
+    const norm2 = normSource(vb.pp('norm2'), dim);
+    const lin1 = linearSource(vb.pp('mlp.lin1'), dim, cfg.mlpDim);
+    const lin2 = linearSource(vb.pp('mlp.lin2'), cfg.mlpDim, dim);
+    const norm3 = normSource(vb.pp('norm3'), dim);
+    const norm4 = normSource(vb.pp('norm4'), dim);
+    const i2t = attentionSources(vb.pp('cross_attn_image_to_token'), dim, cross);
+    this.selfQkv = new StackedLinear(vb.pp('self_attn'), 'qkv', [self.q, self.k, self.v]);
+    this.selfPack = attentionPackWeight(vb.pp('self_attn'), null, self.out, norm1);
+    this.t2iPack = attentionPackWeight(vb.pp('cross_attn_token_to_image'), t2i.q, t2i.out, norm2);
+    this.keys = new StackedLinear(vb, 'key_side', [t2i.k, i2t.q, t2i.v]);
+    this.mlpPack = vb.pp('mlp').derive([lin1.weight, lin1.bias, lin2.weight, lin2.bias, norm3.weight, norm3.bias],
+      [{ name: 'pack', shape: [mlpPackSize(dim, cfg.mlpDim)] }], ([w1, b1, w2, b2, g, beta]) => [mlpPack(w1!, b1!, w2!, b2!, g!, beta!, dim, cfg.mlpDim)])[0]!;
+    this.tokKv = new StackedLinear(vb.pp('cross_attn_image_to_token'), 'kv', [i2t.k, i2t.v]);
+    this.i2tPack = attentionPackWeight(vb.pp('cross_attn_image_to_token'), null, i2t.out, norm4);
   }
 
+  /** keys [Nk, HW, dim], keyPe [HW, dim] → KeySide. */
   keySide(p: Plan, keys: Tensor, keyPe: Tensor): KeySide {
-    const keysPe = add(p, keys, keyPe, `${this.label}.k_pe`);
-    return { k: this.tokenToImage.k.forward(p, keysPe), v: this.tokenToImage.v.forward(p, keys), qImg: this.imageToToken.q.forward(p, keysPe) };
+    return this.keys.forward(p, keys, { t: keyPe, cols: 2 * this.cfg.crossDim });
   }
 
-  /** queries [N, 1 + T, dim], keys [N, grid², dim]; `side` = keySide(keys). */
+  /** queries [N, 1 + T, dim], keys [N or 1, HW, dim] (1: shared by every set); `side` = keySide(keys). */
   forward(p: Plan, queries: Tensor, keys: Tensor, queryPe: Tensor, side: KeySide): [Tensor, Tensor] {
-    if (this.skipFirstLayerPe) {
-      queries = this.selfAttn.forward(p, queries, queries, queries);
-    } else {
-      const q = add(p, queries, queryPe, `${this.label}.q_pe`);
-      queries = this.selfAttn.forward(p, q, q, queries, queries);
-    }
-    queries = this.norm1.forward(p, queries);
-    const q2 = this.tokenToImage.q.forward(p, add(p, queries, queryPe, `${this.label}.q_pe2`));
-    queries = this.norm2.forward(p, this.tokenToImage.attend(p, q2, side.k, side.v, queries));
-    const h = this.lin1.forward(p, queries, { act: 'relu' });
-    queries = this.norm3.forward(p, this.lin2.forward(p, h, { residual: queries }));
-    const q3 = add(p, queries, queryPe, `${this.label}.q_pe3`);
-    const i2t = this.imageToToken;
-    keys = this.norm4.forward(p, i2t.attend(p, side.qImg, i2t.k.forward(p, q3), i2t.v.forward(p, queries), keys));
+    const { dim, cfg, label } = this;
+    const { heads, crossDim: cross, lnEps: eps } = cfg;
+    const N = queries.dim(0);
+    // queries = norm1(queries (+ PE unless block 0) → self_attn (+ queries unless block 0)).
+    const qkv = this.selfQkv.forward(p, queries, this.skipFirstLayerPe ? undefined : { t: queryPe, cols: 2 * dim });
+    queries = attentionBlock(p, {
+      heads, q: { from: qkv, offset: 0 }, kv: { t: qkv, k: dim, v: 2 * dim }, residual: this.skipFirstLayerPe ? undefined : queries,
+      pack: this.selfPack.t(p), internal: dim, eps, label: `${label}.self_attn`,
+    });
+    // queries = norm2(queries + cross_attn_token_to_image(q = queries + PE, k = keys + key PE, v = keys)).
+    queries = attentionBlock(p, {
+      heads, q: { x: queries, pe: queryPe }, kv: { t: side, k: 0, v: 2 * cross }, residual: queries,
+      pack: this.t2iPack.t(p), internal: cross, eps, label: `${label}.cross_attn_token_to_image`,
+    });
+    queries = mlpBlock(p, queries, this.mlpPack.t(p), cfg.mlpDim, eps, { label: `${label}.mlp` });
+    // keys = norm4(keys + cross_attn_image_to_token(q = keys + key PE, k = queries + PE, v = queries)).
+    const kv = this.tokKv.forward(p, queries, { t: queryPe, cols: cross });
+    keys = attentionBlock(p, {
+      heads, q: { from: side, offset: cross, sets: N }, kv: { t: kv, k: 0, v: cross }, residual: keys,
+      pack: this.i2tPack.t(p), internal: cross, eps, label: `${label}.cross_attn_image_to_token`,
+    });
     return [queries, keys];
   }
 }
@@ -100,30 +112,36 @@ class TwoWayBlock {
 /** `transformer`: `depth` blocks, then the final token→image attention and its norm. */
 export class TwoWayTransformer {
   readonly layers: TwoWayBlock[];
-  private readonly finalAttn: Attention;
-  private readonly normFinal: LayerNorm;
+  private readonly finalKv: StackedLinear;
+  private readonly finalPack: Weight;
   private readonly label: string;
 
-  constructor(vb: VarBuilder, dim: number, cfg: DecoderConfig) {
+  constructor(vb: VarBuilder, dim: number, private readonly cfg: DecoderConfig) {
     this.label = vb.prefix;
     this.layers = Array.from({ length: cfg.depth }, (_, i) => new TwoWayBlock(vb.pp(`layers.${i}`), dim, cfg, i === 0));
-    this.finalAttn = new Attention(vb.pp('final_attn_token_to_image'), dim, cfg.crossDim, cfg.heads);
-    this.normFinal = new LayerNorm(vb.pp('norm_final_attn'), dim, cfg.lnEps);
+    const fin = attentionSources(vb.pp('final_attn_token_to_image'), dim, cfg.crossDim);
+    const norm = normSource(vb.pp('norm_final_attn'), dim);
+    this.finalKv = new StackedLinear(vb.pp('final_attn_token_to_image'), 'kv', [fin.k, fin.v]);
+    this.finalPack = attentionPackWeight(vb.pp('final_attn_token_to_image'), fin.q, fin.out, norm);
   }
 
   /**
-   * tokens [N, 1 + T, dim] (also the query PE), src [N, grid², dim], pos [grid², dim] (the key PE);
+   * tokens [N, 1 + T, dim] (also the query PE), src [N or 1, grid², dim], pos [grid², dim] (the key PE);
    * side0 = layers[0].keySide(src, pos), recorded by the caller (the decoder caches it).
-   * Returns [queries, keys].
+   * Returns [queries, keys], keys [N, grid², dim].
    */
   forward(p: Plan, tokens: Tensor, src: Tensor, pos: Tensor, side0: KeySide): [Tensor, Tensor] {
     let [queries, keys] = [tokens, src];
     this.layers.forEach((layer, i) => {
       [queries, keys] = layer.forward(p, queries, keys, tokens, i === 0 ? side0 : layer.keySide(p, keys, pos));
     });
-    const qf = add(p, queries, tokens, `${this.label}.final.q_pe`);
-    const kf = add(p, keys, pos, `${this.label}.final.k_pe`);
-    queries = this.normFinal.forward(p, this.finalAttn.forward(p, qf, kf, keys, queries));
+    // queries = norm_final(queries + final_attn(q = queries + PE, k = keys + key PE, v = keys)).
+    const cross = this.cfg.crossDim;
+    const kv = this.finalKv.forward(p, keys, { t: pos, cols: cross });
+    queries = attentionBlock(p, {
+      heads: this.cfg.heads, q: { x: queries, pe: tokens }, kv: { t: kv, k: 0, v: cross }, residual: queries,
+      pack: this.finalPack.t(p), internal: cross, eps: this.cfg.lnEps, label: `${this.label}.final_attn_token_to_image`,
+    });
     return [queries, keys];
   }
 }
