@@ -49,7 +49,8 @@ export class Upscale4 {
     this.up1 = new ConvTranspose2x2(vb.pp(3), mid, out);
   }
 
-  forward(p: Plan, x: Tensor): Tensor {
-    return this.up1.forward(p, this.norm.forward(p, this.up0.forward(p, x), 'gelu'));
+  /** x [B, cin, S, S], or channels-last [B, S, S, cin] with layout 'nhwc' (the ViT grid) → [B, out, 4S, 4S]. */
+  forward(p: Plan, x: Tensor, layout: 'nchw' | 'nhwc' = 'nchw'): Tensor {
+    return this.up1.forward(p, this.norm.forward(p, this.up0.forward(p, x, 'none', layout), 'gelu'));
   }
 }

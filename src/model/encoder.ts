@@ -8,7 +8,7 @@ import type { Gpu } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { cast } from '../ops/cast.js';
 import { add } from '../ops/elementwise.js';
-import { permute } from '../ops/layout.js';
+import { permuteAdd } from '../ops/layout.js';
 import type { ModelWeights } from './weights.js';
 
 /** Names of the intermediate stages an encoder plan can expose (as in ../shared/golden). */
@@ -34,17 +34,18 @@ export function recordEncoder(gpu: Gpu, W: ModelWeights, stages: readonly string
   vit.blocks.forEach((block, b) => {
     const global = cfg.vit.globalBlocks.includes(b);
     if (global) {
+      // x + the adapter's NCHW output moved to the NHWC token grid, in one dispatch.
       const injected = tap(`adapters_in.${g}`, net.adaptersIn[g]!.forward(p, feats[g]!));
-      x = add(p, x, permute(p, injected, [0, 2, 3, 1], `adapters_in.${g}.nhwc`), `inject.${g}`);
+      x = permuteAdd(p, injected, [0, 2, 3, 1], x, `inject.${g}`);
     }
     x = tap(`block.${b}`, block.forward(p, x));
     if (global && g < net.adaptersBridge.length) {
       const k = net.adaptersBridge.length - 1 - g; // U-Net order: bridge 2 is taken after the first global block
-      bridges[k] = tap(`adapters_bridge.${k}`, net.adaptersBridge[k]!.forward(p, permute(p, x, [0, 3, 1, 2], `bridge.${k}.nchw`)));
+      bridges[k] = tap(`adapters_bridge.${k}`, net.adaptersBridge[k]!.forward(p, x, 'nhwc')); // reads the NHWC grid
     }
     if (global) g++;
   });
-  const embeddings = vit.neck(p, permute(p, x, [0, 3, 1, 2], 'neck.nchw'));
+  const embeddings = vit.neck(p, x);
   let msf = tap('embedding_encoder', net.embeddingEncoder.forward(p, embeddings));
   for (const b of bridges) msf = add(p, msf, b, 'multi_scale_feature');
   p.output('image_embeddings', cast(p, embeddings, 'f32', 'image_embeddings.f32'));

@@ -6,6 +6,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { attentionRelPos } from '../ops/attention_relpos.js';
 import { add } from '../ops/elementwise.js';
 import { permute } from '../ops/layout.js';
+import { matmul } from '../ops/matmul.js';
 import type { VarBuilder, Weight } from '../weights/spec.js';
 import type { VitConfig } from './config.js';
 import { Conv2d, LayerNorm, LayerNorm2d, Linear } from './layers.js';
@@ -100,9 +101,16 @@ export class ImageEncoderViT {
     return add(p, x, this.posEmbed.t(p), `${this.label}.pos_embed`);
   }
 
-  /** The neck: x [B, dim, 16, 16] (NCHW) → image embeddings [B, 256, 16, 16]. */
+  /**
+   * The neck on the token grid x [1, S, S, dim] (NHWC) → image embeddings [1, 256, S, S]. Its first
+   * conv (1×1, no bias) is the product W [256, dim] · xᵀ, which writes NCHW: no transpose first.
+   */
   neck(p: Plan, x: Tensor): Tensor {
     const [c0, n1, c2, n3] = this.neckLayers;
-    return n3.forward(p, c2.forward(p, n1.forward(p, c0.forward(p, x))));
+    const [B, S, , C] = x.shape as [number, number, number, number];
+    if (B !== 1) throw new Error(`${this.label}.neck: one image at a time, got [${x.shape}]`);
+    const w = c0.weight.t(p);
+    const y = matmul(p, p.reshape(w, [w.dim(0), C]), p.reshape(x, [S * S, C]), { transB: true, label: `${this.label}.neck.0` });
+    return n3.forward(p, c2.forward(p, n1.forward(p, p.reshape(y, [1, w.dim(0), S, S]))));
   }
 }
