@@ -8,8 +8,9 @@ export interface KernelLayout {
   enables: string[];
 }
 export function expandIncludes(dir: string, file: string, stack?: string[], swap?: Record<string, string>): string;
-export interface KernelSource { name: string; code: string; twinOf?: string }
-export function kernelSources(dir: string): { kernels: KernelSource[]; storage: string; storageF16: string };
-export function f16Twin(code: string, storage: string, storageF16: string): string;
+export interface KernelSource { name: string; code: string; variantOf?: { base: string; axes: number[] } }
+export const AXES: readonly { include: string; swap: string; suffix: string; enable: string }[];
+export function kernelSources(dir: string): { kernels: KernelSource[]; snippets: [string, string][] };
+export function variantSource(code: string, swaps: [string, string][], enables: string[]): string;
 export function kernelLayout(name: string, code: string): KernelLayout;
-export function emitShadersTs(kernels: (KernelSource & { layout: KernelLayout })[], storage: string, storageF16: string): string;
+export function emitShadersTs(kernels: (KernelSource & { layout: KernelLayout })[], snippets: [string, string][]): string;

@@ -20,41 +20,56 @@ export function expandIncludes(dir, file, stack = [], swap = {}) {
   });
 }
 
-/** The line that gives a kernel an f16 twin: its storage element types (st, st4) come from here. */
-const STORAGE_INCLUDE = /^#include "_storage\.wgsl"\s*$/m;
+/**
+ * The variant axes of the kernels. A kernel whose own file has the line `#include "<include>"` is also
+ * emitted with `<swap>` included in its place, `enable <enable>;` first, under its name + `<suffix>`;
+ * with several axes, every combination (suffixes in this order: `<name>_f16_sg`). So each kernel's
+ * logic exists once.
+ * - _storage.wgsl (alias st = f32, st4 = vec4<f32>: the element types of its activation and weight
+ *   bindings) → _storage_f16.wgsl (f16): the f16 twin, sums still f32 wherever the source computes in
+ *   f32 (it converts on load and store).
+ * - _reduce.wgsl (group reductions in workgroup memory) → _reduce_sg.wgsl (subgroup operations).
+ */
+export const AXES = [
+  { include: '_storage.wgsl', swap: '_storage_f16.wgsl', suffix: '_f16', enable: 'f16' },
+  { include: '_reduce.wgsl', swap: '_reduce_sg.wgsl', suffix: '_sg', enable: 'subgroups' },
+];
 
-/** The source of a kernel's f16 twin from its own: `storage` (_storage.wgsl) swapped for `storageF16`, `enable f16;` first. */
-export function f16Twin(code, storage, storageF16) {
-  const at = code.indexOf(storage);
-  if (at < 0 || code.indexOf(storage, at + 1) >= 0) throw new Error('an f16 twin needs _storage.wgsl exactly once in its source');
-  return 'enable f16;\n' + code.replace(storage, storageF16);
+/** `code` (a kernel's source) with the expanded `from` texts replaced by `to`, each exactly once, and `enable`s first. */
+export function variantSource(code, swaps, enables) {
+  for (const [from] of swaps) {
+    const at = code.indexOf(from);
+    if (at < 0 || code.indexOf(from, at + 1) >= 0) throw new Error('a variant needs each swapped snippet exactly once in its source');
+  }
+  return enables.map((e) => `enable ${e};\n`).join('') + swaps.reduce((c, [from, to]) => c.replace(from, to), code);
 }
 
 /**
- * Every kernel of shaders/ (files not starting with `_`), sorted by name, as { name, code, twinOf? }.
- * A kernel whose own file has the line `#include "_storage.wgsl"` (alias st = f32, st4 = vec4<f32>:
- * the element types of its activation and weight bindings) is also a kernel `<name>_f16` (twinOf:
- * name): the same source with _storage_f16.wgsl (st = f16) in its place and `enable f16;` first
- * (f16Twin), so that each kernel's logic exists once. Its sums stay f32 wherever the source computes
- * in f32 (it converts on load and store).
+ * Every kernel of shaders/ (files not starting with `_`) and its variants (AXES), sorted by name, as
+ * { name, code, variantOf?: { base, axes } }; with `snippets`, each axis's expanded include and swap.
  */
 export function kernelSources(dir) {
   const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl') && !f.startsWith('_')).sort();
-  const storage = readFileSync(join(dir, '_storage.wgsl'), 'utf8');
-  const storageF16 = readFileSync(join(dir, '_storage_f16.wgsl'), 'utf8');
+  const snippets = AXES.map((a) => [expandIncludes(dir, a.include), expandIncludes(dir, a.swap)]);
   const out = [];
   for (const f of files) {
     const name = f.slice(0, -5);
+    const own = readFileSync(join(dir, f), 'utf8');
     const code = expandIncludes(dir, f);
     out.push({ name, code });
-    if (STORAGE_INCLUDE.test(readFileSync(join(dir, f), 'utf8'))) {
-      if (files.includes(`${name}_f16.wgsl`)) throw new Error(`shaders/${name}_f16.wgsl: the name of ${f}'s generated f16 twin`);
-      const twin = f16Twin(code, storage, storageF16);
-      if (twin !== 'enable f16;\n' + expandIncludes(dir, f, [], { '_storage.wgsl': '_storage_f16.wgsl' })) throw new Error(`${f}: its f16 twin is not its source with _storage_f16.wgsl included`);
-      out.push({ name: `${name}_f16`, code: twin, twinOf: name });
+    const axes = AXES.map((a, i) => i).filter((i) => new RegExp(`^#include "${AXES[i].include.replace('.', '\\.')}"\\s*$`, 'm').test(own));
+    for (let mask = 1; mask < 1 << axes.length; mask++) {
+      const chosen = axes.filter((_, j) => mask & (1 << j));
+      const vname = name + chosen.map((i) => AXES[i].suffix).join('');
+      if (files.includes(`${vname}.wgsl`)) throw new Error(`shaders/${vname}.wgsl: the name of a generated variant of ${f}`);
+      const vcode = variantSource(code, chosen.map((i) => snippets[i]), chosen.map((i) => AXES[i].enable));
+      const swap = Object.fromEntries(chosen.map((i) => [AXES[i].include, AXES[i].swap]));
+      const direct = chosen.map((i) => `enable ${AXES[i].enable};\n`).join('') + expandIncludes(dir, f, [], swap);
+      if (vcode !== direct) throw new Error(`${f}: its variant ${vname} is not its source with the swapped snippets included`);
+      out.push({ name: vname, code: vcode, variantOf: { base: name, axes: chosen } });
     }
   }
-  return { kernels: out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), storage, storageF16 };
+  return { kernels: out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), snippets };
 }
 
 const SCALARS = new Set(['u32', 'i32', 'f32']);
@@ -121,19 +136,23 @@ const isPadding = (field) => field.name.startsWith('_');
 const objectType = (fields) => (fields.length ? `{ ${fields.join(' ')} }` : 'Record<string, never>');
 
 /**
- * src/generated/shaders.ts for the kernels `{ name, code, layout, twinOf? }[]` (sorted by name). The
- * f16 twins' sources are made from their originals when the module loads (f16Twin), not stored twice.
+ * src/generated/shaders.ts for the kernels `{ name, code, layout, variantOf? }[]` (sorted by name),
+ * `snippets` as kernelSources gives them. The variants' sources are made from their kernels' when the
+ * module loads (variantSource), not stored twice.
  */
-export function emitShadersTs(kernels, storage, storageF16) {
+export function emitShadersTs(kernels, snippets) {
   let out = '// Generated by scripts/gen-shaders.mjs from shaders/*.wgsl. Do not edit.\n';
   out += `export type ShaderName =\n${kernels.map((k) => `  | ${q(k.name)}`).join('\n')};\n\n`;
   out += 'const BASE = {\n';
-  for (const k of kernels) if (!k.twinOf) out += `  ${q(k.name)}: ${q(k.code)},\n`;
+  for (const k of kernels) if (!k.variantOf) out += `  ${q(k.name)}: ${q(k.code)},\n`;
   out += '};\n\n';
-  out += '/** An f16 twin\'s source: shaders/_storage_f16.wgsl in place of _storage.wgsl, `enable f16;` first. */\n';
-  out += `const f16Twin = (code: string): string => 'enable f16;\\n' + code.replace(${q(storage)}, ${q(storageF16)});\n\n`;
+  out += `/** Per variant axis (scripts/shader-layout.mjs AXES): the expanded snippet, its swap, the extension. */\n`;
+  out += `const AXES: readonly (readonly [string, string, string])[] = [\n${AXES.map((a, i) => `  [${q(snippets[i][0])}, ${q(snippets[i][1])}, ${q(a.enable)}],`).join('\n')}\n];\n\n`;
+  out += '/** A variant\'s source: its axes\' snippets swapped in the kernel\'s source, their `enable`s first. */\n';
+  out += 'const variant = (code: string, axes: readonly number[]): string =>\n';
+  out += "  axes.map((i) => `enable ${AXES[i]![2]};\\n`).join('') + axes.reduce((c, i) => c.replace(AXES[i]![0], AXES[i]![1]), code);\n\n";
   out += 'export const SHADERS: Readonly<Record<ShaderName, string>> = {\n  ...BASE,\n';
-  for (const k of kernels) if (k.twinOf) out += `  ${q(k.name)}: f16Twin(BASE[${q(k.twinOf)}]),\n`;
+  for (const k of kernels) if (k.variantOf) out += `  ${q(k.name)}: variant(BASE[${q(k.variantOf.base)}], ${q(k.variantOf.axes)}),\n`;
   out += '};\n\n';
   out += '/** One field of a params struct: its name, WGSL type and byte offset. */\n';
   out += "export interface ParamField { readonly name: string; readonly type: 'u32' | 'i32' | 'f32'; readonly offset: number }\n\n";

@@ -2,24 +2,21 @@
 // li = qi·KS + s holds the partial result of query qi over its share of the keys (running max m,
 // sum l, unnormalised acc[0 .. HD)), and the KS partials of each query are merged through workgroup
 // memory, RC channels at a time, so that output rows are written by consecutive invocations:
-//   let f = merge_factor(li, qi, m, l);
+//   let f = merge_factor(lane, sw, m, l);
 //   for (var c0 = 0u; c0 < HD; c0 += RC) {
 //     stage_chunk(li, c0, f, &acc);
 //     for (var o = li; o < queries · RC; o += WG) { … merged(o / RC, o % RC) is channel c0 + o % RC … }
 //   }
-// The includer declares KS, HD, RC, RCP, NEG and the workgroup arrays sm, sl (one slot per
-// invocation) and ks (at least WG·RCP floats). Call in uniform control flow.
+// The includer declares KS, HD, RC, RCP, NEG and the workgroup array ks (at least WG·RCP floats),
+// and includes _reduce.wgsl (the KS partials of a query are an aligned group of KS invocations).
+// Call in uniform control flow.
 
-// The factor that turns this invocation's acc into its share of the normalised output.
-fn merge_factor(li: u32, qi: u32, m: f32, l: f32) -> f32 {
-  sm[li] = m;
-  sl[li] = l;
-  workgroupBarrier();
-  var mx = NEG;
-  for (var t = 0u; t < KS; t++) { mx = max(mx, sm[qi * KS + t]); }
-  var tot = 0.0;
-  for (var t = 0u; t < KS; t++) { tot += sl[qi * KS + t] * exp(sm[qi * KS + t] - mx); }
-  return exp(m - mx) / tot;
+// The factor that turns this invocation's acc into its share of the normalised output: the softmax
+// statistics of its query, max and sum over its KS partials.
+fn merge_factor(lane: Lane, sw: u32, m: f32, l: f32) -> f32 {
+  let mx = group_max(lane, sw, KS, m);
+  let c = exp(m - mx);
+  return c / group_sum(lane, sw, KS, l * c);
 }
 
 // Puts channels c0 .. c0+RC-1 of every invocation's scaled acc in ks (row li, padded to RCP).

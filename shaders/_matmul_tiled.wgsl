@@ -20,6 +20,7 @@ struct Params { M: u32, N: u32, K: u32, sA: u32, sB: u32, plusN: u32, plusRows: 
 @group(0) @binding(6) var<uniform> p: Params;
 
 #include "_gemm_tile.wgsl"
+#include "_matmul_tile_k.wgsl"
 
 @compute @workgroup_size(16, ROWS / 4u)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -27,47 +28,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let M = p.M; let N = p.N; let K = p.K;
   let m0 = wg.y * ROWS;
   let n0 = wg.x * TS;
-  let aBase = wg.z * p.sA;
-  let bBase = wg.z * p.sB;
-  // Loader roles, k fastest across invocations so that each row segment is read contiguously.
-  let lk = li % TK;      // k within the slice, for loads along K
-  let l4 = li / TK;      // group of 4 rows (0 .. ROWS/4 − 1); B's 64 rows take 64/ROWS passes
-  let ln4 = li % 16u;    // group of 4 columns, for K-major B loads (k row l4)
-  let plus = PLUS == 1u && n0 < p.plusN; // uniform per workgroup
   var acc: array<vec4<f32>, 4>;
-  for (var i = 0u; i < 4u; i++) { acc[i] = vec4<f32>(0.0); }
-
-  for (var k0 = 0u; k0 < K; k0 += TK) {
-    let gk = k0 + lk;
-    var va = vec4<f32>(0.0);
-    for (var j = 0u; j < 4u; j++) {
-      let m = m0 + l4 * 4u + j;
-      if (m < M && gk < K) {
-        va[j] = f32(A[aBase + m * K + gk]);
-        if (plus) { va[j] += f32(A2[(m % p.plusRows) * K + gk]); }
-      }
-    }
-    As[lk * LD + l4] = va;
-    for (var q = 0u; q < TS / ROWS; q++) {
-      let g = l4 + q * (ROWS / 4u);
-      var vb = vec4<f32>(0.0);
-      if (TRANS_B == 1u) {
-        for (var j = 0u; j < 4u; j++) {
-          let n = n0 + g * 4u + j;
-          if (n < N && gk < K) { vb[j] = loadB(bBase + n * K + gk); }
-        }
-        Bs[lk * LD + g] = vb;
-      } else {
-        let kb = k0 + g;
-        for (var j = 0u; j < 4u; j++) {
-          let n = n0 + ln4 * 4u + j;
-          if (n < N && kb < K) { vb[j] = loadB(bBase + kb * N + n); }
-        }
-        Bs[g * LD + ln4] = vb;
-      }
-    }
-    tile_fma(&acc, lid.x, lid.y);
-  }
+  tile_k(&acc, m0, n0, wg.z * p.sA, wg.z * p.sB, li, lid, 0u, K);
 
   let cBase = wg.z * M * N;
   for (var i = 0u; i < 4u; i++) {

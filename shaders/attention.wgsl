@@ -16,6 +16,7 @@ override HD: u32 = 32u;
 override KS: u32 = 8u;
 override HAS_BIAS: u32 = 0u;
 #include "_storage.wgsl"
+#include "_reduce.wgsl"
 
 const WG: u32 = 64u;
 const TILE: u32 = 1280u; // floats per K (and per V) tile
@@ -33,13 +34,13 @@ struct Params { B: u32, Tq: u32, Tk: u32, H: u32, C: u32, nqb: u32, scale: f32, 
 
 var<workgroup> ks: array<f32, TILE>; // K tile, then the merge buffer
 var<workgroup> vs: array<f32, TILE>;
-var<workgroup> sm: array<f32, WG>;
-var<workgroup> sl: array<f32, WG>;
 #include "_attn_merge.wgsl"
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
+        lane: Lane) {
+  let li = lane.li;
+  let sw = subgroup_width(lane);
   let wid = wg.x + wg.y * nwg.x;
   if (wid >= p.B * p.H * p.nqb) { return; }
   let qpw = WG / KS;
@@ -96,7 +97,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   }
 
   // Merge the KS partial results of each query (_attn_merge.wgsl).
-  let f = merge_factor(li, qi, m, l);
+  let f = merge_factor(lane, sw, m, l);
   for (var c0 = 0u; c0 < HD; c0 += RC) {
     stage_chunk(li, c0, f, &acc);
     for (var o = li; o < qpw * RC; o += WG) {

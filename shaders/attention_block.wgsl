@@ -20,6 +20,7 @@
 //   N: LayerNorm of each row, 32 invocations per row.
 // Needs C, Ci ≤ 256, H ≤ 8 (QB·H ≤ 32 pairs), d = HD ≤ 64.
 #include "_storage.wgsl"
+#include "_reduce.wgsl"
 override HD: u32 = 32u;
 override Q_PROJ: u32 = 0u;
 override RESIDUAL: u32 = 0u;
@@ -47,13 +48,13 @@ struct Params {
 var<workgroup> xs: array<f32, 1024>; // (x + pe) rows [QB][C], then the projected rows y [QB][C]
 var<workgroup> qo: array<f32, 1024>; // q rows [QB][Ci], then the attention output rows o
 var<workgroup> ks: array<f32, 1152>; // merge buffer: WG · RCP
-var<workgroup> sm: array<f32, WG>;
-var<workgroup> sl: array<f32, WG>;
 #include "_attn_merge.wgsl"
 
 @compute @workgroup_size(128)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
+        lane: Lane) {
+  let li = lane.li;
+  let sw = subgroup_width(lane);
   let wid = wg.x + wg.y * nwg.x;
   if (wid >= p.B * p.nqb) { return; }  // uniform per workgroup: grid padding
   let C = p.C;
@@ -120,7 +121,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       for (var i = 0u; i < HD; i++) { acc[i] += pr * f32(kv[vo + i]); }
     }
   }
-  let f = merge_factor(li, pair, m, l);
+  let f = merge_factor(lane, sw, m, l);
   for (var c0 = 0u; c0 < HD; c0 += RC) {
     stage_chunk(li, c0, f, &acc);
     for (var o = li; o < (WG / KS) * RC; o += WG) {
@@ -148,28 +149,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 
   // N: LayerNorm of each row: invocations 32·r .. 32·r + 31 reduce row r (two-pass, as PyTorch).
   let nr = li / 32u;
-  let lane = li % 32u;
+  let c0 = li % 32u;
   var su = 0.0;
-  for (var n = lane; n < C; n += 32u) { su += xs[nr * C + n]; }
-  sm[li] = su;
-  workgroupBarrier();
-  for (var w = 16u; w > 0u; w = w >> 1u) {
-    if (lane < w) { sm[li] += sm[li + w]; }
-    workgroupBarrier();
-  }
-  let mean = sm[nr * 32u] / f32(C);
+  for (var n = c0; n < C; n += 32u) { su += xs[nr * C + n]; }
+  let mean = group_sum(lane, sw, 32u, su) / f32(C);
   var sq = 0.0;
-  for (var n = lane; n < C; n += 32u) { let d = xs[nr * C + n] - mean; sq += d * d; }
-  sl[li] = sq;
-  workgroupBarrier();
-  for (var w = 16u; w > 0u; w = w >> 1u) {
-    if (lane < w) { sl[li] += sl[li + w]; }
-    workgroupBarrier();
-  }
-  let rstd = inverseSqrt(sl[nr * 32u] / f32(C) + p.eps);
+  for (var n = c0; n < C; n += 32u) { let d = xs[nr * C + n] - mean; sq += d * d; }
+  let rstd = inverseSqrt(group_sum(lane, sw, 32u, sq) / f32(C) + p.eps);
   if (t0 + nr < p.Tq) {
     let gOff = woOff + Ci * C + C;
-    for (var n = lane; n < C; n += 32u) {
+    for (var n = c0; n < C; n += 32u) {
       out[(b * p.Tq + t0 + nr) * C + n] = st((xs[nr * C + n] - mean) * rstd * f32(wp[gOff + n]) + f32(wp[gOff + C + n]));
     }
   }

@@ -21,6 +21,7 @@
 // Override: HD = d (1..64). Needs ws ≤ WSMAX.
 override HD: u32 = 64u;
 #include "_storage.wgsl"
+#include "_reduce.wgsl"
 
 const WG: u32 = 64u;
 const KS: u32 = 4u;
@@ -45,13 +46,13 @@ var<workgroup> ks: array<f32, TILE>; // K tile, then the merge buffer
 var<workgroup> vs: array<f32, TILE>;
 var<workgroup> relh: array<f32, QPW * WSMAX>;
 var<workgroup> relw: array<f32, QPW * WSMAX>;
-var<workgroup> sm: array<f32, WG>;
-var<workgroup> sl: array<f32, WG>;
 #include "_attn_merge.wgsl"
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
+        lane: Lane) {
+  let li = lane.li;
+  let sw = subgroup_width(lane);
   let wid = wg.x + wg.y * nwg.x;
   if (wid >= p.B * p.H * p.nblk) { return; }
   let hdp = HD + 1u;
@@ -186,7 +187,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   }
 
   // Merge the KS partial results of each query (_attn_merge.wgsl).
-  let f = merge_factor(li, qi, m, l);
+  let f = merge_factor(lane, sw, m, l);
   for (var c0 = 0u; c0 < HD; c0 += RC) {
     stage_chunk(li, c0, f, &acc);
     for (var o = li; o < QPW * RC; o += WG) {

@@ -46,6 +46,8 @@ export interface Gpu {
   info: AdapterDescription;
   hasF16: boolean;
   hasTimestamps: boolean;
+  /** The device was given 'subgroups' (the tiled kernels' subgroup reductions, PlanOptions.tuning). */
+  hasSubgroups?: boolean;
 }
 
 export interface GpuOptions {
@@ -54,6 +56,8 @@ export interface GpuOptions {
   f16?: boolean;
   /** Ask for `timestamp-query` when the adapter has it. */
   timestamps?: boolean;
+  /** Ask for `subgroups` when the adapter has it (default true: the tiled kernels use it for reductions). */
+  subgroups?: boolean;
   /** Node only: options passed to the npm `webgpu` package's `create()`. */
   dawnOptions?: string[];
   /** An already obtained `GPU` object (navigator.gpu or Dawn's); skips discovery. */
@@ -263,6 +267,8 @@ export async function requestGpu(opts: GpuOptions = {}): Promise<Gpu> {
   if (hasF16) requiredFeatures.push('shader-f16');
   const hasTimestamps = !!opts.timestamps && adapter.features.has('timestamp-query');
   if (hasTimestamps) requiredFeatures.push('timestamp-query');
+  const hasSubgroups = (opts.subgroups ?? true) && adapter.features.has('subgroups' as GPUFeatureName);
+  if (hasSubgroups) requiredFeatures.push('subgroups' as GPUFeatureName);
   const requiredLimits: Record<string, number> = {};
   for (const k of Object.keys(REQUIRED_LIMITS)) {
     const have = (adapter.limits as unknown as Record<string, number>)[k];
@@ -270,5 +276,5 @@ export async function requestGpu(opts: GpuOptions = {}): Promise<Gpu> {
   }
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'sam-unet' });
   watchDevice(device);
-  return { gpu: gpu!, device, adapter, info: describe(adapter, runtime, icd), hasF16, hasTimestamps };
+  return { gpu: gpu!, device, adapter, info: describe(adapter, runtime, icd), hasF16, hasTimestamps, hasSubgroups };
 }

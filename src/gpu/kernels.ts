@@ -33,3 +33,23 @@ export function kernelPaths(info: AdapterDescription, chosen: Readonly<Partial<R
   const paths = Object.fromEntries(KERNEL_FAMILIES.map((f) => [f, (chosen[f] as KernelPath | undefined) ?? fallback]));
   return Object.freeze(paths as Record<KernelFamily, KernelPath>);
 }
+
+/**
+ * How the real-GPU ('tiled') kernels fill a large device, per plan:
+ * - splitK: a GEMM with too few output tiles for a big GPU (the ViT's M = 256 linears) sums K in
+ *   chunks on more workgroups, then adds them (matmul_splitk*.wgsl); default on any adapter but a
+ *   software one, where extra workgroups only cost.
+ * - subgroups: the row reductions of the LayerNorm and the attention softmax merge use subgroup
+ *   operations (the `_sg` kernels, `enable subgroups`); default where the device has the feature.
+ */
+export interface KernelTuning {
+  splitK: boolean;
+  subgroups: boolean;
+}
+
+/** The tuning asked for in `chosen`, else the adapter's default; subgroups without the device feature is a PlanError. */
+export function kernelTuning(info: AdapterDescription, features: { has(f: string): boolean } | undefined, chosen: Partial<KernelTuning> = {}): KernelTuning {
+  const has = !!features?.has('subgroups');
+  if (chosen.subgroups && !has) throw new PlanError("subgroups: this device was not given the 'subgroups' feature (requestGpu asks for it where the adapter has it)");
+  return Object.freeze({ splitK: chosen.splitK ?? !info.isSoftware, subgroups: chosen.subgroups ?? has });
+}

@@ -16,7 +16,7 @@ import {
   assertDeviceAlive, captureGpuErrors, deviceLost, deviceLostError, gpuErrorToThrow, GpuResourceError, watchDevice, type Gpu,
 } from './device.js';
 import { checkDispatch, checkFeatures, type DispatchSpec, type ShaderName } from './dispatch.js';
-import { kernelPaths, type KernelFamily, type KernelPath, type KernelPaths } from './kernels.js';
+import { kernelPaths, kernelTuning, type KernelFamily, type KernelPath, type KernelPaths, type KernelTuning } from './kernels.js';
 import { pipelineFor } from './pipelines.js';
 import { checkRunInputs, Segments, type RunInput } from './inputs.js';
 import { Tensor, numel, storageBytes, type DType, type TensorKind } from './tensor.js';
@@ -29,6 +29,8 @@ export { PlanError } from './allocator.js';
 export interface PlanOptions {
   /** The kernel variant per family (kernels.ts); a family left out takes the adapter's default. */
   kernels?: Partial<Record<KernelFamily, KernelPath>>;
+  /** Split-K GEMMs and subgroup reductions on the tiled path (kernels.ts KernelTuning); default: the adapter's. */
+  tuning?: Partial<KernelTuning>;
 }
 
 /** A recorded dispatch, its params packed into the uniform's words. */
@@ -77,11 +79,14 @@ export class Plan {
 
   /** The kernel variant each family's ops record on this plan. */
   readonly kernels: KernelPaths;
+  /** Split-K GEMMs and subgroup reductions on this plan's tiled kernels. */
+  readonly tuning: KernelTuning;
 
   constructor(gpu: Gpu, label = 'plan', opts: PlanOptions = {}) {
     this.gpu = gpu;
     this.label = label;
     this.kernels = kernelPaths(gpu.info, opts.kernels);
+    this.tuning = kernelTuning(gpu.info, (gpu.device as { features?: GPUSupportedFeatures } | undefined)?.features, opts.tuning);
     this.wait = new PoliteWait(gpu.info);
     watchDevice(gpu.device);
   }

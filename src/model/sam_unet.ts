@@ -5,7 +5,7 @@
 //   const out = await model.decode(emb, [{ box: [x0, y0, x1, y1] }]);
 //   out.masks[0]                                      // H×W, 1 inside
 import { assertDeviceAlive, deviceLost, deviceLostError, watchDevice, type Gpu } from '../gpu/device.js';
-import { kernelPaths } from '../gpu/kernels.js';
+import { kernelPaths, kernelTuning } from '../gpu/kernels.js';
 import type { Plan, PlanOptions } from '../gpu/plan.js';
 import type { RgbImage } from '../image/decode.js';
 import { maskFromLogits } from '../image/mask.js';
@@ -179,11 +179,13 @@ export class SamUnet {
    * Loads and uploads the weights. `opts.precision: 'f16'` holds the ViT linear weights in float16
    * on the GPU (half their bytes; f32 accumulation; no device feature needed); 'f16-compute' runs
    * every layer on f16 weights and activations (f32 sums; needs shader-f16), see LoadOptions.
-   * `opts.kernels` forces a kernel family's variant in every plan (PlanOptions; default: the adapter's).
+   * `opts.kernels` forces a kernel family's variant in every plan, `opts.tuning` split-K GEMMs and
+   * subgroup reductions (PlanOptions; default: the adapter's).
    */
   static async load(gpu: Gpu, src: WeightProvider, opts: SamUnetOptions = {}): Promise<SamUnet> {
     kernelPaths(gpu.info, opts.kernels); // a bad choice fails here, before the weights load
-    return new SamUnet(gpu, await ModelWeights.load(gpu, src, opts), { kernels: opts.kernels });
+    kernelTuning(gpu.info, gpu.device.features, opts.tuning);
+    return new SamUnet(gpu, await ModelWeights.load(gpu, src, opts), { kernels: opts.kernels, tuning: opts.tuning });
   }
 
   get variant(): Variant {

@@ -47,7 +47,7 @@ export function attention(p: Plan, q: Tensor, k: Tensor, v: Tensor, opts: Attent
   const nqb = ceilDiv(Tq, qpw);
   const y = p.temp([B, Tq, C], label, dt);
   p.dispatch({
-    shader: kernelOf('attention', dt),
+    shader: kernelOf('attention', dt, p.tuning.subgroups),
     constants: { HD: d, KS: ks, HAS_BIAS: opts.bias ? 1 : 0 },
     inputs: [q, k, v, opts.bias ?? q],
     outputs: [y],

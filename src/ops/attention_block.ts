@@ -102,7 +102,7 @@ export function attentionBlock(p: Plan, o: AttentionBlockOptions): Tensor {
   const nqb = ceilDiv(Tq, QB);
   const y = p.temp([B, Tq, C], label, dt);
   p.dispatch({
-    shader: kernelOf('attention_block', dt),
+    shader: kernelOf('attention_block', dt, p.tuning.subgroups),
     constants: { HD: Ci / H, Q_PROJ: proj ? 1 : 0, RESIDUAL: o.residual ? 1 : 0 },
     // Unused bindings (pe without q_proj, the residual) are filled with the queries (never read).
     inputs: [qt, 'x' in o.q ? o.q.pe : qt, kv, o.pack, o.residual ?? qt],

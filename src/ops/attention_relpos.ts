@@ -80,6 +80,6 @@ export function attentionRelPos(
   const common = { constants: { HD: d }, inputs: [qkv, qkvBias, relPosH, relPosW], outputs: [y], groups: grid(B * H * nblk), label };
   const params = { B, S, ws, H, C, nw, nblk, scale: d ** -0.5 };
   if (cpu) p.dispatch({ shader: kernelOf('attention_relpos_cpu', dt), ...common, params: { ...params, d4: d / 4 } });
-  else p.dispatch({ shader: kernelOf('attention_relpos', dt), ...common, params });
+  else p.dispatch({ shader: kernelOf('attention_relpos', dt, p.tuning.subgroups), ...common, params });
   return y;
 }

@@ -45,7 +45,7 @@ export function layerNorm(p: Plan, x: Tensor, g: Tensor, b: Tensor, eps: number,
   }
   const tpr = lanesPerRow(C);
   p.dispatch({
-    shader: kernelOf('layernorm', dt),
+    shader: kernelOf('layernorm', dt, p.tuning.subgroups),
     constants: { TPR: tpr },
     inputs: [x, g, b],
     outputs: [y],

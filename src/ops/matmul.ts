@@ -3,7 +3,7 @@
 // Operands are f32, or all f16 (precision 'f16-compute': the kernels' f16 twins, sums in f32). An f16
 // weight of f32 activations (precision 'f16') is read through matmul_f16w.wgsl / matmul_cpu_f16w.wgsl,
 // converting each value to f32 and accumulating in f32.
-import { ceilDiv } from '../gpu/dispatch.js';
+import { ceilDiv, grid } from '../gpu/dispatch.js';
 import type { Plan } from '../gpu/plan.js';
 import { commonDtype, kernelOf } from '../gpu/storage.js';
 import { ANY, expectShape, type DType, type Tensor } from '../gpu/tensor.js';
@@ -23,6 +23,21 @@ const TILE = 64;
  */
 export function tileRows(M: number, N: number, batch = 1): 64 | 32 {
   return ceilDiv(M, 64) * ceilDiv(N, TILE) * batch < 256 ? 32 : 64;
+}
+
+/** Output tiles below which a GEMM on the tiled path is split along K (split-K, PlanOptions.tuning). */
+export const SPLIT_K_TILES = 256;
+
+/**
+ * Chunks of K a tiled GEMM [batch, M, N, K] is split into when its tiles are fewer than
+ * SPLIT_K_TILES: enough to reach about that many workgroups, with at least 256 k per chunk (a
+ * chunk also pays for reading and writing a partial tile); 1 means no split. The ViT's M = 256
+ * proj and lin2 (96 tiles) take 3; qkv (288) and lin1 (384) none.
+ */
+export function splitKFactor(M: number, N: number, K: number, batch = 1): number {
+  const tiles = ceilDiv(M, tileRows(M, N, batch)) * ceilDiv(N, TILE) * batch;
+  if (tiles >= SPLIT_K_TILES) return 1;
+  return Math.max(1, Math.min(ceilDiv(SPLIT_K_TILES, tiles), Math.floor(K / 256)));
 }
 
 /**
@@ -158,6 +173,33 @@ export function gemm(p: Plan, g: Gemm): void {
   if (gx > 65535 || gy > 65535 || g.batch > 65535) throw new Error(`${g.label}: GEMM [${g.batch}, ${g.M}, ${g.N}] is too large for one dispatch`);
   const { dt, packedB } = gemmDtypes(g);
   const { PLUS, A2, plusN, plusRows } = plusOperand(g);
+  const S = p.tuning.splitK ? splitKFactor(g.M, g.N, g.K, g.batch) : 1;
+  if (S > 1 && g.batch * S <= 65535) {
+    // Split-K: S partial products over K chunks (f32), then their sum and the epilogue.
+    const kChunk = ceilDiv(ceilDiv(g.K, S), 16) * 16;
+    const splits = ceilDiv(g.K, kChunk);
+    const partial = p.temp([splits, g.batch, g.M, g.N], `${g.label}.partial`);
+    p.dispatch({
+      shader: packedB ? 'matmul_splitk_f16w' : kernelOf('matmul_splitk', dt),
+      constants: { TRANS_B: g.transB ? 1 : 0, ROWS: rows, PLUS },
+      inputs: [g.a, g.b, A2],
+      outputs: [partial],
+      params: { M: g.M, N: g.N, K: g.K, sA: g.sA, sB: g.sB, plusN, plusRows, kChunk, S: splits, batch: g.batch },
+      groups: [gx, gy, g.batch * splits],
+      label: `${g.label}.splitk`,
+    });
+    const n = g.batch * g.M * g.N;
+    p.dispatch({
+      shader: kernelOf('matmul_splitk_reduce', dt),
+      constants: { BIAS: g.bias ? 1 : 0, ACT: ACT_CODE[g.act], RESIDUAL: g.residual ? 1 : 0 },
+      inputs: [partial, g.bias ?? g.a, g.residual ?? g.a],
+      outputs: [g.out],
+      params: { n, N: g.N, S: splits },
+      groups: grid(ceilDiv(n, 256)),
+      label: g.label,
+    });
+    return;
+  }
   p.dispatch({
     shader: packedB ? 'matmul_f16w' : kernelOf('matmul', dt),
     constants: { TRANS_B: g.transB ? 1 : 0, BIAS: g.bias ? 1 : 0, ACT: ACT_CODE[g.act], RESIDUAL: g.residual ? 1 : 0, ROWS: rows, PLUS },
