@@ -7,9 +7,24 @@
 //     stage_chunk(li, c0, f, &acc);
 //     for (var o = li; o < queries · RC; o += WG) { … merged(o / RC, o % RC) is channel c0 + o % RC … }
 //   }
+// Also online_softmax, the running update each partial makes per key.
 // The includer declares KS, HD, RC, RCP, NEG and the workgroup array ks (at least WG·RCP floats),
 // and includes _reduce.wgsl (the KS partials of a query are an aligned group of KS invocations).
 // Call in uniform control flow.
+
+// Folds the score sc of one more key into the running max m and sum l, rescaling acc[0 .. HD) when
+// the max grows; returns the key's weight (the caller adds weight · v to acc).
+fn online_softmax(sc: f32, m: ptr<function, f32>, l: ptr<function, f32>, acc: ptr<function, array<f32, 64>>) -> f32 {
+  if (sc > *m) {
+    let c = exp(*m - sc);
+    *l *= c;
+    for (var i = 0u; i < HD; i++) { (*acc)[i] *= c; }
+    *m = sc;
+  }
+  let pr = exp(sc - *m);
+  *l += pr;
+  return pr;
+}
 
 // The factor that turns this invocation's acc into its share of the normalised output: the softmax
 // statistics of its query, max and sum over its KS partials.

@@ -83,14 +83,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         var sc = 0.0;
         for (var i = 0u; i < HD; i++) { sc += qv[i] * ks[o + i]; }
         if (HAS_BIAS != 0u) { sc += f32(bias[brow + kb + j]); }
-        if (sc > m) {
-          let c = exp(m - sc);
-          l *= c;
-          for (var i = 0u; i < HD; i++) { acc[i] *= c; }
-          m = sc;
-        }
-        let pr = exp(sc - m);
-        l += pr;
+        let pr = online_softmax(sc, &m, &l, &acc);
         for (var i = 0u; i < HD; i++) { acc[i] += pr * vs[o + i]; }
       }
     }

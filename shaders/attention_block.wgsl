@@ -109,14 +109,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       let ko = row + p.kOff + h * HD;
       var sc = 0.0;
       for (var i = 0u; i < HD; i++) { sc += qv[i] * f32(kv[ko + i]); }
-      if (sc > m) {
-        let c = exp(m - sc);
-        l *= c;
-        for (var i = 0u; i < HD; i++) { acc[i] *= c; }
-        m = sc;
-      }
-      let pr = exp(sc - m);
-      l += pr;
+      let pr = online_softmax(sc, &m, &l, &acc);
       let vo = row + p.vOff + h * HD;
       for (var i = 0u; i < HD; i++) { acc[i] += pr * f32(kv[vo + i]); }
     }
