@@ -5,7 +5,7 @@ export {
 } from './gpu/device.js';
 export { trackBuffers, type BufferTracker, type BufferCounts } from './gpu/tracking.js';
 export { Plan, PlanError, type BuildStats, type PlanOptions } from './gpu/plan.js';
-export { KERNEL_FAMILIES, type KernelFamily, type KernelPath, type KernelPaths } from './gpu/kernels.js';
+export { KERNEL_FAMILIES, type KernelFamily, type KernelPath, type KernelPaths, type KernelTuning } from './gpu/kernels.js';
 export {
   SamUnet, ImageEmbedding, ImageInputError, maxLogitsPixels, MAX_INPUT_SIDE, MAX_ASPECT_RATIO, MAX_DECODE_BATCH, type DecodeResult, type SamUnetOptions,
 } from './model/sam_unet.js';
@@ -14,7 +14,7 @@ export { ModelWeights, loadWeightsFromStream, type LoadOptions } from './model/w
 export { modelKeys, detectVariant, syntheticWeights, syntheticStateDict, type KeySpec } from './model/keys.js';
 export { CONFIGS, type SamUnetConfig, type Variant } from './model/config.js';
 export { WeightError, type WeightProvider, type PushedTensor, type EntryInfo } from './weights/source.js';
-export type { LoadProgress, Precision } from './weights/load.js';
+export { PRECISIONS, type LoadProgress, type Precision } from './weights/load.js';
 export {
   safetensorsWeights, streamWeights, blobWeights, type StreamProgress, type StreamWeightsOptions, type StreamWeightProvider,
 } from './weights/sources.js';
