@@ -1,5 +1,5 @@
 // Chrome bench runner: Debian's Chromium, headless, driven by puppeteer-core, WebGPU on whatever
-// adapter Chromium picks (SwiftShader on a machine without a GPU). The page imports dist/ directly
+// adapter Chromium picks (SwiftShader on a machine without a GPU). The page imports bench/dist/ directly
 // from a static server on 127.0.0.1 (a secure context, as WebGPU needs).
 import http from 'node:http';
 import fs from 'node:fs';
@@ -19,7 +19,7 @@ function serve() {
     const srv = http.createServer((req, res) => {
       const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname);
       const file = path.join(root, path.normalize(rel));
-      const allowed = file.startsWith(path.join(root, 'dist') + path.sep) || file === path.join(root, 'bench', 'chrome.html');
+      const allowed = file.startsWith(path.join(root, 'bench', 'dist') + path.sep) || file === path.join(root, 'bench', 'chrome.html');
       if (!allowed || !fs.existsSync(file) || fs.statSync(file).isDirectory()) { res.writeHead(404); res.end(); return; }
       res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
       fs.createReadStream(file).pipe(res);

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // npm run bench -- [--runtime node|deno|chrome] [--model res50|res34] [--json OUT.json] [--runs N]
 //                  [--no-kernels] [--weights W.safetensors] [--soak N]
-//                  [--precision f32|f16]
+//                  [--precision f32|f16] [--kernels gemm=tiled,norm=cpu,...]
 // Prints every kernel at the model's shapes (median time, GFLOP/s or GB/s), the best matmul rate,
 // and the encoder / decoder medians with cold start apart, the encoder's and decoder's GPU time by
 // kernel, and live GPU memory (--soak N: N more consecutive encode + decode runs, watching it).
-// Needs `npm run build` first (npm run bench does it). Node runs here; deno and chrome are driven
-// from here (bench/deno.mjs, bench/chrome.mjs).
+// --kernels forces a kernel family's variant (tiled or cpu) in every plan; the others take the
+// adapter's. Needs bench/dist/ first (npm run bench compiles it: tsc -p bench/tsconfig.json). Node
+// runs here; deno and chrome are driven from here (bench/deno.mjs, bench/chrome.mjs).
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     weights: { type: 'string' },
     soak: { type: 'string' },
     precision: { type: 'string' },
+    kernels: { type: 'string' },
   },
 });
 function fail(msg) {
@@ -41,6 +43,19 @@ function count(name, min) {
 }
 if (!['res50', 'res34'].includes(values.model)) fail(`--model must be res50 or res34, got '${values.model}'`);
 if (values.precision !== undefined && !['f32', 'f16'].includes(values.precision)) fail(`--precision must be f32 or f16, got '${values.precision}'`);
+/** --kernels gemm=tiled,norm=cpu: the plans' kernel variant per family. */
+function kernelPaths(v) {
+  if (v === undefined) return undefined;
+  const out = {};
+  for (const part of v.split(',')) {
+    const [family, path] = part.split('=');
+    if (!['gemm', 'attention', 'norm', 'layout'].includes(family) || !['tiled', 'cpu'].includes(path)) {
+      fail(`--kernels takes family=path pairs (families gemm, attention, norm, layout; paths tiled, cpu), got '${part}'`);
+    }
+    out[family] = path;
+  }
+  return out;
+}
 const opts = {
   model: values.model,
   runs: count('runs', 1),
@@ -49,6 +64,7 @@ const opts = {
   weights: values.weights,
   soak: count('soak', 0),
   precision: values.precision,
+  kernelPaths: kernelPaths(values.kernels),
 };
 
 let report;

@@ -1,17 +1,15 @@
 // The im2col matrix of a 2-D convolution, pixel-major, for the software-adapter conv2d path
 // (conv2d.ts: this, then matmul_cpu.wgsl with the weight [O, C·kh·kw] as A and this as an [N, K4] B):
-//   MODE 0: cols[b, n, k] = x[b, c, oy·s − pad + ky, ox·s − pad + kx]   (0 outside the image)
+//   cols[b, n, k] = x[b, c, oy·s − pad + ky, ox·s − pad + kx]   (0 outside the image)
 //     n = oy·Wo + ox, k = (c·kh + ky)·kw + kx < K = C·kh·kw; x: [batch, C, H, W];
-//     cols: [batch, Ho·Wo, K4], K4 = K rounded up to a multiple of 4 (columns k ≥ K are 0).
-//   MODE 1 (for K % 4 != 0): the weight [O, K] (x) zero-padded to [O, K4] (cols), so that the GEMM
-//     reads both as vec4 rows; one invocation per vec4, wg.x·16 + li = k4, wg.y = o (p.H = O).
+//     cols: [batch, Ho·Wo, K4], K4 = K rounded up to a multiple of 4 (columns k ≥ K are 0; the
+//     weight gets the same zero columns from pad_rows4.wgsl).
 // One invocation writes KV consecutive vec4s (k = 4·k4 .. 4·k4+3 for KV values of k4) of one pixel.
 // Workgroup (wg.x, wg.y, wg.z) = (16 pixels of a row, the row oy, k4 block + ceil(K4/4/KV)·b): the
 // taps (c, ky, kx) and the row are the same for the whole workgroup, so the divisions that split k
 // run once per workgroup (a division that differs between invocations is 8 scalar divisions on a
 // CPU adapter), and only ox varies. KV > 1 divides the number of workgroups, each of which costs a
 // CPU adapter a fixed overhead (with KV = 1 the decoder's 64→32 3×3 conv spent 9.5 ms in here).
-override MODE: u32 = 0u;
 override KV: u32 = 8u;
 
 struct Params {
@@ -42,18 +40,6 @@ fn tap(xBase: u32, t: vec3<u32>, iy0: i32, ix0: i32) -> f32 {
 
 @compute @workgroup_size(16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  if (MODE == 1u) {
-    let k4 = wg.x * 16u + li;
-    if (k4 >= p.K4 / 4u) { return; }
-    var v = vec4<f32>(0.0);
-    let base = wg.y * p.K;
-    for (var u = 0u; u < 4u; u++) {
-      let k = 4u * k4 + u;
-      if (k < p.K) { v[u] = x[base + k]; }
-    }
-    cols[wg.y * (p.K4 / 4u) + k4] = v;
-    return;
-  }
   let ox = wg.x * 16u + li;
   if (ox >= p.Wo) { return; }
   let oy = wg.y;

@@ -1,12 +1,7 @@
-// Elementwise ops over flat fp32 arrays.
-//   OP = 0: y = a + b        (b, or a, repeats when it is shorter: out[i] = a[i % na] + b[i % nb])
-//   OP = 1: y = relu(a)      (b unused but bound)
-//   OP = 2: y = gelu(a)      exact erf form
-//   OP = 3: y = gelu(a + b)  with the same broadcast as OP 0
+// Elementwise add over flat fp32 arrays, with a repeating operand:
+//   y[i] = a[i % na] + b[i % nb], i < n (na and nb divide n; the model's broadcasts, elementwise.ts)
 // One invocation owns PER output elements, a grid-stride apart; the linear workgroup index is
 // folded over x and y (see grid()).
-#include "_erf.wgsl"
-override OP: u32 = 0u;
 override PER: u32 = 4u;
 
 struct Params { n: u32, na: u32, nb: u32, _pad: u32 }
@@ -30,11 +25,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     var vb: f32;
     if (p.na == p.n) { va = a[i]; } else { va = a[i % p.na]; }
     if (p.nb == p.n) { vb = b[i]; } else { vb = b[i % p.nb]; }
-    var r: f32;
-    if (OP == 0u) { r = va + vb; }
-    else if (OP == 1u) { r = max(va, 0.0); }
-    else if (OP == 2u) { r = gelu(va); }
-    else { r = gelu(va + vb); }
-    y[i] = r;
+    y[i] = va + vb;
   }
 }

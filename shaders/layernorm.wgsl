@@ -13,7 +13,20 @@ struct Params { rows: u32, C: u32, eps: f32, _pad: u32 }
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-#include "_row_reduce.wgsl"
+var<workgroup> red: array<f32, 256>;
+
+// Sum of `v` over the TPR lanes that own one row; every lane gets it. Uniform control flow.
+fn row_sum(li: u32, lane: u32, v: f32) -> f32 {
+  red[li] = v;
+  workgroupBarrier();
+  for (var s = TPR / 2u; s > 0u; s = s >> 1u) {
+    if (lane < s) { red[li] = red[li] + red[li + s]; }
+    workgroupBarrier();
+  }
+  let r = red[li - lane];
+  workgroupBarrier();
+  return r;
+}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -26,11 +39,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 
   var s = 0.0;
   if (live) { for (var c = lane; c < C; c += TPR) { s += x[base + c]; } }
-  let mean = row_reduce(li, lane, s, false) / f32(C);
+  let mean = row_sum(li, lane, s) / f32(C);
 
   var q = 0.0;
   if (live) { for (var c = lane; c < C; c += TPR) { let d = x[base + c] - mean; q += d * d; } }
-  let rstd = inverseSqrt(row_reduce(li, lane, q, false) / f32(C) + p.eps);
+  let rstd = inverseSqrt(row_sum(li, lane, q) / f32(C) + p.eps);
 
   if (live) {
     for (var c = lane; c < C; c += TPR) { y[base + c] = (x[base + c] - mean) * rstd * g[c] + b[c]; }

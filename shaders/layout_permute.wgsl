@@ -2,20 +2,14 @@
 // run along it, so both are coalesced); layout.ts sends the others to layout_transpose.
 //   x: any layout; y [d0, d1, d2, d3, d4, d5] row-major (rank ≤ 6, leading dims 1)
 //   y[i0..i5] = x[Σ_k i_k · s_k], s_k = the input stride of the dim that output dim k takes.
-// One invocation owns one output element; the linear index is folded over x and y (see grid()).
+// One invocation owns one output element (_per_element.wgsl).
 struct Params {
   n: u32, d1: u32, d2: u32, d3: u32, d4: u32, d5: u32, _pad0: u32, _pad1: u32,
   s0: u32, s1: u32, s2: u32, s3: u32, s4: u32, s5: u32, _pad2: u32, _pad3: u32,
 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+#include "_per_element.wgsl"
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let i = (wg.x + wg.y * nwg.x) * 256u + li;
-  if (i >= p.n) { return; }
+fn element(i: u32) -> f32 {
   var t = i;
   var off = (t % p.d5) * p.s5; t = t / p.d5;
   off += (t % p.d4) * p.s4; t = t / p.d4;
@@ -23,5 +17,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   off += (t % p.d2) * p.s2; t = t / p.d2;
   off += (t % p.d1) * p.s1; t = t / p.d1;
   off += t * p.s0;
-  y[i] = x[off];
+  return x[off];
 }

@@ -2,17 +2,11 @@
 //   y[b, c, oy, ox] = max over the in-bounds x[b, c, 2·oy − 1 + ky, 2·ox − 1 + kx], ky, kx < 3
 //   (padding never wins: every window holds at least its centre pixel).
 //   x: [batch, C, H, W], y: [batch, C, Ho, Wo], Ho = floor((H − 1)/2) + 1.
-// One invocation owns one output element; the linear index is folded over x and y (see grid()).
+// One invocation owns one output element (_per_element.wgsl).
 struct Params { H: u32, W: u32, Ho: u32, Wo: u32, n: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+#include "_per_element.wgsl"
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let i = (wg.x + wg.y * nwg.x) * 256u + li;
-  if (i >= p.n) { return; }
+fn element(i: u32) -> f32 {
   let ox = i % p.Wo;
   let t = i / p.Wo;
   let oy = t % p.Ho;
@@ -29,5 +23,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       m = max(m, x[base + iy * p.W + ix]);
     }
   }
-  y[i] = m;
+  return m;
 }

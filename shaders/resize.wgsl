@@ -6,12 +6,10 @@
 // src is evaluated exactly in integers, src = (in·(2·dst + 1) − out) / (2·out), so i0 is an exact
 // integer division and λ1 the remainder over 2·out (one rounding): no dependence on how a compiler
 // rounds or fuses the float formula. The host checks that in·(2·out − 1) fits in an i32.
-// One invocation owns one output element (consecutive invocations: consecutive output columns);
-// the linear index is folded over x and y (see grid()).
+// One invocation owns one output element (_per_element.wgsl; consecutive invocations: consecutive
+// output columns).
 struct Params { n: u32, H: u32, W: u32, srcH: u32, srcW: u32, outH: u32, outW: u32, _pad: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+#include "_per_element.wgsl"
 
 struct Src { i0: u32, i1: u32, l1: f32 }
 
@@ -23,11 +21,7 @@ fn source(dst: u32, in_size: u32, out_size: u32) -> Src {
   return Src(i0, i1, f32(num % den) / f32(den));
 }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let i = (wg.x + wg.y * nwg.x) * 256u + li;
-  if (i >= p.n) { return; }
+fn element(i: u32) -> f32 {
   let ox = i % p.outW;
   let t = i / p.outW;
   let oy = t % p.outH;
@@ -41,5 +35,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let h0 = 1.0 - h1;
   let w1 = sx.l1;
   let w0 = 1.0 - w1;
-  y[i] = h0 * (w0 * x[r0 + sx.i0] + w1 * x[r0 + sx.i1]) + h1 * (w0 * x[r1 + sx.i0] + w1 * x[r1 + sx.i1]);
+  return h0 * (w0 * x[r0 + sx.i0] + w1 * x[r0 + sx.i1]) + h1 * (w0 * x[r1 + sx.i0] + w1 * x[r1 + sx.i1]);
 }

@@ -4,23 +4,28 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { relaunchWithoutDawnNotices } from './gpu/dawn-notices.js';
 import { requestGpu, type Gpu } from './gpu/device.js';
 import { decodeImage, encodePng, type RgbImage } from './image/decode.js';
+import { maskFromLogits } from './image/mask.js';
 import { drawBox, drawPoints, overlayMask } from './image/overlay.js';
 import { sheppLogan } from './image/phantom.js';
-import { safetensorsWeights, syntheticWeights } from './model/providers.js';
+import type { Variant } from './model/config.js';
+import { syntheticStateDict, syntheticWeights } from './model/keys.js';
 import type { Box, Point, PromptSet } from './model/prompts.js';
 import { SamUnet, type DecodeResult } from './model/sam_unet.js';
-import type { Precision, Variant, WeightProvider } from './model/weights.js';
+import { listWeights, resolveWeights, weightDirs } from './node/weights-dir.js';
 import { fileSource } from './safetensors/node.js';
 import { SafetensorsFile } from './safetensors/read.js';
 import { f32ArrayToF16, serializeSafetensors, writeSafetensors, type LazyTensorEntry } from './safetensors/write.js';
-import { syntheticStateDict } from './weights/synthetic.js';
+import type { Precision } from './weights/load.js';
+import type { WeightProvider } from './weights/source.js';
+import { safetensorsWeights } from './weights/sources.js';
 
 const USAGE = `sam-unet — SAM-UNet medical image segmentation on WebGPU
 
 Usage:
-  sam-unet segment IMAGE --weights W.safetensors [--variant res50|res34] [--precision f32|f16]
+  sam-unet segment IMAGE [--weights W] [--variant res50|res34] [--precision f32|f16]
                    [--box x0,y0,x1,y1]... [--point x,y,label]... [--mask-input PREV.safetensors]
                    --out MASK.png [--logits OUT.safetensors] [--overlay OVERLAY.png]
   sam-unet synth-weights --variant res50|res34 --out W.safetensors [--dtype f32|f16]
@@ -30,8 +35,10 @@ Usage:
 
 IMAGE is PNG or JPEG. Coordinates are pixels of the original image. Each --box is one prompt set
 (N boxes give MASK-0.png, MASK-1.png, …); --point x,y,1 (foreground) or x,y,0 (background) joins
-every set, or forms the only set when there is no box. --weights synthetic:res50 (or :res34) uses
-the built-in synthetic weights, which give meaningless masks. --dtype f16 writes floating tensors
+every set, or forms the only set when there is no box. --weights takes a path, or a bare NAME found
+in ./weights/ (or the package's weights/ folder) as NAME or NAME.safetensors; without it, the one
+weights file there is used. --weights synthetic:res50 (or :res34) uses the built-in synthetic
+weights, which give meaningless masks. --dtype f16 writes floating tensors
 as IEEE half (half the file; the loader converts them back to float32); convert rewrites a file's
 floating tensors (F32, F16, BF16) in the dtype asked for, one tensor in memory at a time.
 --precision f16 holds the ViT's linear weights in float16 on the GPU (170 MB less for res50; sums stay
@@ -51,7 +58,19 @@ function variantOf(s: string | undefined): Variant | undefined {
   return s;
 }
 
-async function openWeights(path: string): Promise<{ provider: WeightProvider; close: () => Promise<void> }> {
+/** Without --weights: the one weights file in weights/ (weights-dir.ts). */
+function defaultWeights(): string {
+  const found = listWeights();
+  if (found.length === 1) {
+    log(`weights: ${found[0]}`);
+    return found[0]!;
+  }
+  const dirs = weightDirs().join(' or ');
+  throw new UsageError(`segment needs --weights: ${found.length ? `${dirs} hold ${found.length} weight files` : `there is none in ${dirs}`}`);
+}
+
+async function openWeights(arg: string): Promise<{ provider: WeightProvider; close: () => Promise<void> }> {
+  const path = resolveWeights(arg);
   const m = path.match(/^synthetic:(res50|res34)$/);
   if (m) return { provider: syntheticWeights(m[1] as Variant), close: async () => {} };
   const src = await fileSource(path);
@@ -93,10 +112,7 @@ async function runSegment(model: SamUnet, image: RgbImage, sets: PromptSet[]): P
 }
 
 function maskPng(r: DecodeResult, i: number): Uint8Array {
-  const m = r.masks[i]!;
-  const grey = new Uint8Array(m.length);
-  for (let k = 0; k < m.length; k++) grey[k] = m[k]! ? 255 : 0;
-  return encodePng(r.width, r.height, grey, 1);
+  return encodePng(r.width, r.height, maskFromLogits(r.logits[i]!, r.width, r.height), 1);
 }
 
 function overlayPng(image: RgbImage, r: DecodeResult, sets: PromptSet[]): Uint8Array {
@@ -154,7 +170,7 @@ async function segment(args: string[]): Promise<void> {
     },
   });
   if (positionals.length !== 1) throw new UsageError('segment takes one IMAGE');
-  if (!values.weights) throw new UsageError('segment needs --weights');
+  const weights = values.weights ?? defaultWeights();
   if (!values.out) throw new UsageError('segment needs --out MASK.png');
   const precision = values.precision ?? 'f32';
   if (precision !== 'f32' && precision !== 'f16') throw new UsageError(`--precision must be f32 or f16, got '${precision}'`);
@@ -177,7 +193,7 @@ async function segment(args: string[]): Promise<void> {
   const sets: PromptSet[] = boxes.length ? boxes.map((box) => ({ box, points, maskInput })) : [{ points, maskInput }];
   const image = decodeImage(new Uint8Array(await readFile(positionals[0]!)));
   const gpu = await requestGpu();
-  const model = await loadModel(gpu, values.weights, variantOf(values.variant), precision);
+  const model = await loadModel(gpu, weights, variantOf(values.variant), precision);
   try {
     const r = await runSegment(model, image, sets);
     await writeOutputs(r, values.out, values.logits);
@@ -306,4 +322,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code));
+// The work runs in a child process whose stderr is copied without Dawn's two native limit notices
+// (gpu/dawn-notices.ts); in that child, relaunch resolves to null.
+relaunchWithoutDawnNotices()
+  .then((code) => code ?? main(process.argv.slice(2)))
+  .then((code) => process.exit(code));

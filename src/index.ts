@@ -4,23 +4,26 @@ export {
   type Gpu, type GpuOptions, type AdapterDescription,
 } from './gpu/device.js';
 export { trackBuffers, type BufferTracker, type BufferCounts } from './gpu/tracking.js';
-export { Plan, type BuildStats } from './gpu/plan.js';
+export { Plan, PlanError, type BuildStats, type PlanOptions } from './gpu/plan.js';
+export { KERNEL_FAMILIES, type KernelFamily, type KernelPath, type KernelPaths } from './gpu/kernels.js';
 export {
-  SamUnet, ImageEmbedding, ImageInputError, maxLogitsPixels, MAX_INPUT_SIDE, MAX_ASPECT_RATIO, MAX_DECODE_BATCH, type DecodeResult,
+  SamUnet, ImageEmbedding, ImageInputError, maxLogitsPixels, MAX_INPUT_SIDE, MAX_ASPECT_RATIO, MAX_DECODE_BATCH, type DecodeResult, type SamUnetOptions,
 } from './model/sam_unet.js';
-export { PromptError, MAX_POINTS, type PromptSet, type Box, type Point } from './model/prompts.js';
-export { ModelWeights, WeightError, detectVariant, type Variant, type Precision, type WeightProvider, type PushedTensor, type LoadProgress, type LoadOptions } from './model/weights.js';
+export { PromptError, MAX_POINTS, type PromptSet, type Box, type Point, type FrameInfo } from './model/prompts.js';
+export { ModelWeights, loadWeightsFromStream, type LoadOptions } from './model/weights.js';
+export { modelKeys, detectVariant, syntheticWeights, syntheticStateDict, type KeySpec } from './model/keys.js';
+export { CONFIGS, type SamUnetConfig, type Variant } from './model/config.js';
+export { WeightError, type WeightProvider, type PushedTensor, type EntryInfo } from './weights/source.js';
+export type { LoadProgress, Precision } from './weights/load.js';
 export {
-  safetensorsWeights, syntheticWeights, streamWeights, blobWeights, loadWeightsFromStream,
-  type StreamProgress, type StreamWeightsOptions, type StreamWeightProvider,
-} from './model/providers.js';
+  safetensorsWeights, streamWeights, blobWeights, type StreamProgress, type StreamWeightsOptions, type StreamWeightProvider,
+} from './weights/sources.js';
 export {
   fetchWeights, clearWeightCache, cachedWeightUrls, DEFAULT_WEIGHT_CACHE, type FetchWeightsOptions, type FetchedWeights,
 } from './browser/index.js';
-export { modelKeys } from './model/keys.js';
 export { SafetensorsFile, SafetensorsError, bytesSource, blobSource, readSafetensorsStream, type ByteSource, type TensorInfo } from './safetensors/read.js';
 export { serializeSafetensors, writeSafetensors } from './safetensors/write.js';
-export { syntheticValues, syntheticStateDict } from './weights/synthetic.js';
+export { syntheticValues } from './weights/synthetic.js';
 export { decodeImage, encodePng, ImageDecodeError, type RgbImage } from './image/decode.js';
 export { sheppLogan } from './image/phantom.js';
 export { overlayMask, drawBox, drawPoints } from './image/overlay.js';

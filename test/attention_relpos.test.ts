@@ -55,12 +55,12 @@ function makeCase(n: number, c: Case) {
 // Every case runs on both kernels, whatever the adapter: 'tiled' (attention_relpos.wgsl, the
 // real-GPU kernel) and 'cpu' (attention_relpos_cpu.wgsl, what software adapters take; every case
 // here has d % 4 == 0).
-describeKernelPaths('attention', (path) => {
+describeKernelPaths('attention', (path, kernels) => {
   describe('attention_relpos', () => {
     for (const [n, c] of cases.entries()) {
       it(`${name(c)} matches upstream window_partition + Attention(use_rel_pos) + window_unpartition (atol ${ATOL}, rtol ${RTOL})`, async () => {
         const { C, T, L, qkv, bq, rh, rw, ref } = caseData(n, c);
-        const p = await newPlan();
+        const p = await newPlan('attention_relpos', { kernels });
         expect(attentionRelPosKernel(p, c.d)).toBe(path);
         const y = attentionRelPos(
           p,

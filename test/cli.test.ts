@@ -1,12 +1,13 @@
 // The `sam-unet` CLI (dist/cli.js, built by `npm test`) end to end: the res34 golden case from its
 // PNG, with synthetic weights written by `synth-weights`, must reproduce the reference logits.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../src/image/decode.js';
+import { listWeights, resolveWeights, weightDirs } from '../src/node/weights-dir.js';
 import { fileSource } from '../src/safetensors/node.js';
 import { bytesSource, SafetensorsFile } from '../src/safetensors/read.js';
 import { serializeSafetensors } from '../src/safetensors/write.js';
@@ -17,9 +18,9 @@ const run = promisify(execFile);
 const cli = join(repoRoot, 'dist', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'sam-unet-cli-'));
 
-async function sam(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function sam(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, [cli, ...args], { maxBuffer: 1 << 24 });
+    const r = await run(process.execPath, [cli, ...args], { maxBuffer: 1 << 24, cwd });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
@@ -56,6 +57,41 @@ describe('sam-unet CLI', () => {
     const corrupt = await sam(['segment', png, '--weights', junk, '--box', '0,0,1,1', '--out', join(dir, 'm.png')]);
     expect(corrupt.code).toBe(1);
     expect(corrupt.stderr).toMatch(/shorter than the 8-byte header/);
+  });
+
+  it('finds weights in weights/: a bare --weights NAME, or the one file there without --weights', async () => {
+    const cwd = join(dir, 'lookup');
+    const w = join(cwd, 'weights');
+    mkdirSync(w, { recursive: true });
+    const other = join(dir, 'other-weights');
+    mkdirSync(other);
+    writeFileSync(join(w, 'junk.safetensors'), new Uint8Array([1, 2, 3]));
+    writeFileSync(join(other, 'b.safetensors'), new Uint8Array(0));
+    writeFileSync(join(other, 'notes.txt'), 'not weights');
+    // Resolution: paths and synthetic: as given; a bare name in the folders, with or without the extension.
+    expect(weightDirs(cwd)[0]).toBe(w);
+    expect(resolveWeights('synthetic:res34', [w])).toBe('synthetic:res34');
+    expect(resolveWeights('./nope.safetensors', [w])).toBe('./nope.safetensors');
+    expect(resolveWeights('junk', [other, w])).toBe(join(w, 'junk.safetensors'));
+    expect(resolveWeights('b.safetensors', [other, w])).toBe(join(other, 'b.safetensors'));
+    expect(() => resolveWeights('missing', [w])).toThrow(new RegExp(`weights 'missing': no such file here, nor ${w}/missing, ${w}/missing\\.safetensors`));
+    expect(listWeights([w, other, join(dir, 'absent')])).toEqual([join(w, 'junk.safetensors'), join(other, 'b.safetensors')]);
+
+    const png = join(dir, 'tiny2.png');
+    const { encodePng } = await import('../src/image/decode.js');
+    writeFileSync(png, encodePng(2, 2, new Uint8Array(12), 3));
+    const args = [png, '--box', '0,0,1,1', '--out', join(dir, 'm2.png')];
+    const named = await sam(['segment', ...args, '--weights', 'junk'], cwd);
+    expect(named.code).toBe(1);
+    expect(named.stderr).toContain(`${join(w, 'junk.safetensors')}: `);
+    expect(named.stderr).toMatch(/shorter than the 8-byte header/);
+    const lone = await sam(['segment', ...args], cwd);
+    expect(lone.stderr).toContain(`weights: ${join(w, 'junk.safetensors')}`);
+    expect(lone.code).toBe(1);
+    writeFileSync(join(w, 'second.safetensors'), new Uint8Array(0));
+    const two = await sam(['segment', ...args], cwd);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toMatch(/segment needs --weights: .* hold \d+ weight files/);
   });
 
   itShared('segment reproduces the res34_box_point_mask golden logits from the PNG', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { conv2d, conv2dKernel } from '../src/ops/conv2d.js';
 import { tileRows, type Activation } from '../src/ops/matmul.js';
-import { describeKernelPaths, newPlan, rand, expectClose } from './helpers/gpu.js';
+import { describeKernelPaths, newPlan, rand, expectClose, type KernelChoice } from './helpers/gpu.js';
 import { conv2dRef, rmsRef } from './helpers/reference.js';
 
 // Tolerance: |gpu − ref| ≤ atol + rtol·|ref| with atol = 1e-5 · rms(ref) and rtol = 1e-4; data in [-1, 1].
@@ -19,8 +19,8 @@ interface ConvCase {
   residual?: boolean;
 }
 
-async function runConv(cases: ConvCase[], expectKernel?: (c: ConvCase) => string): Promise<void> {
-  const p = await newPlan('conv2d');
+async function runConv(kernels: KernelChoice, cases: ConvCase[], expectKernel?: (c: ConvCase) => string): Promise<void> {
+  const p = await newPlan('conv2d', { kernels });
   if (expectKernel) {
     for (const c of cases) {
       const [, C, H, W] = c.x;
@@ -61,10 +61,10 @@ async function runConv(cases: ConvCase[], expectKernel?: (c: ConvCase) => string
 // kernel) and 'cpu' (what software adapters take: conv2d_im2col.wgsl + matmul_cpu.wgsl, with the
 // weight rows zero-padded to a multiple of 4 first when C·kh·kw % 4 != 0; matmul_cpu.wgsl alone for
 // a 1×1 stride-1 conv with C % 4 == 0 and H·W % 4 == 0).
-describeKernelPaths('gemm', (path) => {
+describeKernelPaths('gemm', (path, kernels) => {
   describe('conv2d', () => {
     it("each of the model's kernel / stride / pad combinations on small odd shapes, batch 2", async () => {
-      await runConv([
+      await runConv(kernels, [
         { x: [2, 3, 13, 11], O: 7, k: 7, stride: 2, pad: 3, act: 'relu' },
         { x: [2, 3, 37, 29], O: 9, k: 7, stride: 2, pad: 3 },
         { x: [2, 5, 13, 11], O: 7, k: 3, stride: 1, pad: 1, act: 'gelu' },
@@ -80,19 +80,19 @@ describeKernelPaths('gemm', (path) => {
     });
 
     it('1×1 with residual + relu (ResNet block end), with and without bias', async () => {
-      await runConv([
+      await runConv(kernels, [
         { x: [2, 5, 13, 11], O: 9, k: 1, stride: 1, pad: 0, act: 'relu', residual: true },
         { x: [2, 19, 9, 7], O: 67, k: 1, stride: 1, pad: 0, act: 'relu', residual: true, bias: false },
       ]);
     });
 
     it('model size: 64 -> 64, 3×3 p1 on 64×64 with bias, residual, relu', async () => {
-      await runConv([{ x: [1, 64, 64, 64], O: 64, k: 3, stride: 1, pad: 1, act: 'relu', residual: true }]);
+      await runConv(kernels, [{ x: [1, 64, 64, 64], O: 64, k: 3, stride: 1, pad: 1, act: 'relu', residual: true }]);
     });
 
     it('64-row tiles (>= 256 tiles of 64×64): ResNet conv1 3 -> 64 7×7 s2 p3 on 256×256; 3×3 and 1×1 on 3×130×130 -> 70', async () => {
       expect([tileRows(64, 128 * 128, 1), tileRows(70, 130 * 130, 1)]).toEqual([64, 64]);
-      await runConv([
+      await runConv(kernels, [
         { x: [1, 3, 256, 256], O: 64, k: 7, stride: 2, pad: 3, bias: false, act: 'relu' },
         { x: [1, 3, 130, 130], O: 70, k: 3, stride: 1, pad: 1, act: 'gelu', residual: true },
         { x: [1, 3, 130, 130], O: 70, k: 1, stride: 1, pad: 0, act: 'relu' },
@@ -112,7 +112,7 @@ describeKernelPaths('gemm', (path) => {
       { x: [2, 3, 50, 33], O: 9, k: 16, stride: 16, pad: 0 },
       { x: [2, 4, 13, 11], O: 16, k: 2, stride: 2, pad: 0, act: 'gelu' },
     ];
-    await runConv(cases, (c) => (path === 'tiled' ? 'tiled' : c.k === 1 && c.stride === 1 && (c.x[2] * c.x[3]) % 4 === 0 ? 'cpu-1x1' : 'cpu-im2col'));
+    await runConv(kernels, cases, (c) => (path === 'tiled' ? 'tiled' : c.k === 1 && c.stride === 1 && (c.x[2] * c.x[3]) % 4 === 0 ? 'cpu-1x1' : 'cpu-im2col'));
   });
 
   it('C·kh·kw % 4 != 0 (padded weight rows on the CPU path): 7×7 s2 p3 from 3 channels, 3×3 from 5, 1×1 from 7 and 9 (H·W % 4 == 0), batch 2', async () => {
@@ -122,6 +122,6 @@ describeKernelPaths('gemm', (path) => {
       { x: [2, 7, 8, 6], O: 5, k: 1, stride: 1, pad: 0, act: 'gelu' },
       { x: [2, 9, 8, 6], O: 70, k: 1, stride: 1, pad: 0, bias: false },
     ];
-    await runConv(cases, () => (path === 'tiled' ? 'tiled' : 'cpu-im2col'));
+    await runConv(kernels, cases, () => (path === 'tiled' ? 'tiled' : 'cpu-im2col'));
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { convTranspose2x2, convTranspose2x2Kernel } from '../src/ops/conv_transpose.js';
 import { tileRows, type Activation } from '../src/ops/matmul.js';
-import { describeKernelPaths, newPlan, rand, expectClose } from './helpers/gpu.js';
+import { describeKernelPaths, newPlan, rand, expectClose, type KernelChoice } from './helpers/gpu.js';
 import { convTranspose2x2Ref, rmsRef } from './helpers/reference.js';
 
 // Tolerance: |gpu − ref| ≤ atol + rtol·|ref| with atol = 1e-5 · rms(ref) and rtol = 1e-4; data in [-1, 1].
@@ -15,8 +15,8 @@ interface Case {
   bias?: boolean;
 }
 
-async function runConvT(cases: Case[], expectKernel?: 'cpu' | 'tiled'): Promise<void> {
-  const p = await newPlan('conv_transpose');
+async function runConvT(kernels: KernelChoice, cases: Case[], expectKernel?: 'cpu' | 'tiled'): Promise<void> {
+  const p = await newPlan('conv_transpose', { kernels });
   if (expectKernel) for (const c of cases) expect(convTranspose2x2Kernel(p, c.x[2], c.x[3]), `[${c.x}]`).toBe(expectKernel);
   const data: Record<string, Float32Array> = {};
   cases.forEach((c, i) => {
@@ -43,7 +43,7 @@ async function runConvT(cases: Case[], expectKernel?: 'cpu' | 'tiled'): Promise<
 // Every case runs on both kernel families, whatever the adapter: 'tiled' (conv_transpose2x2.wgsl,
 // the real-GPU kernel) and 'cpu' (matmul_cpu.wgsl, what software adapters take; H·W % 4 != 0 falls
 // back to conv_transpose2x2.wgsl).
-describeKernelPaths('gemm', (path) => {
+describeKernelPaths('gemm', (path, kernels) => {
   describe('convTranspose2x2', () => {
     it('C=5 O=3 H=7 W=9 batch 2 (plain, gelu, no bias), tiles crossed in C, O and pixels, a bridge-like size, 32- and 64-row tiles', async () => {
       const cases: Case[] = [
@@ -57,12 +57,13 @@ describeKernelPaths('gemm', (path) => {
         { x: [1, 3, 100, 70], O: 65, act: 'relu' },
       ];
       expect(cases.map((c) => tileRows(4 * c.O, c.x[2] * c.x[3], c.x[0]))).toEqual([32, 32, 32, 32, 32, 64]);
-      await runConvT(cases);
+      await runConvT(kernels, cases);
     });
   });
 
   it('H·W % 4 == 0 (what the CPU kernel takes): odd C and O, batch 2, every epilogue, a bridge-like size, several row and column tiles', async () => {
     await runConvT(
+      kernels,
       [
         { x: [2, 5, 8, 7], O: 3 },
         { x: [2, 5, 6, 2], O: 3, act: 'gelu' },

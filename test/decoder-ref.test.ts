@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { modelKeys } from '../src/model/keys.js';
 import { promptTokensOf, type FrameInfo, type PromptSet } from '../src/model/prompts.js';
-import { syntheticWeights } from '../src/model/providers.js';
+import { syntheticWeights } from '../src/model/keys.js';
 import { ImageEmbedding, SamUnet, type DecodeResult } from '../src/model/sam_unet.js';
 import type { Variant } from '../src/model/weights.js';
 import { syntheticValues } from '../src/weights/synthetic.js';

@@ -1,7 +1,7 @@
 // Precision 'f16' ("f16 weights, f32 accumulation"): the ViT linear weights held as IEEE binary16 on
 // the GPU, read by matmul_f16w.wgsl (tiled) and matmul_cpu_f16w.wgsl (software adapters).
 // - toF16Words: round to nearest even, subnormals, overflow as an error naming the tensor, packing.
-// - linear() with an F16Weight on both GEMM paths against a float64 reference that uses the same
+// - linear() with an f16 weight tensor on both GEMM paths against a float64 reference that uses the same
 //   f16-rounded weights: only the f32 accumulation differs, so the tolerance is the GEMM tests' one
 //   (runLinear, helpers/linear.ts).
 // - The whole model with precision 'f16' on every golden case (and precision 'f32' for comparison),
@@ -13,17 +13,22 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Plan } from '../src/gpu/plan.js';
 import { recordEncoder } from '../src/model/encoder.js';
 import { modelKeys } from '../src/model/keys.js';
-import { syntheticWeights } from '../src/model/providers.js';
+import { syntheticWeights } from '../src/model/keys.js';
 import type { PromptSet } from '../src/model/prompts.js';
 import { SamUnet } from '../src/model/sam_unet.js';
-import { F16_MAX, halfPrecisionKey, toF16Words, WeightError, type Precision, type Variant, type WeightProvider } from '../src/model/weights.js';
-import { setKernelPath } from '../src/ops/kernel_path.js';
-import { f16Weight, linear, tileRows } from '../src/ops/matmul.js';
+import { modelSpec } from '../src/model/net.js';
+import { WeightError, type Precision, type Variant, type WeightProvider } from '../src/model/weights.js';
+import { F16_MAX, toF16Words } from '../src/weights/dtype.js';
+import { layerNorm } from '../src/ops/layernorm.js';
+import { linear, tileRows } from '../src/ops/matmul.js';
 import { fileSource } from '../src/safetensors/node.js';
 import { SafetensorsFile } from '../src/safetensors/read.js';
 import { describeKernelPaths, maxAbsDiff, newPlan, rand, testGpu } from './helpers/gpu.js';
 import { runLinear, unpackWords } from './helpers/linear.js';
 import { describeShared, goldenCases, goldenPath, itShared } from './helpers/shared.js';
+
+/** The weights precision 'f16' holds in binary16: those the modules declare lowPrecision. */
+const lowPrecisionKeys = (variant: Variant) => modelSpec(variant).spec.weights.filter((w) => w.lowPrecision).map((w) => w.key);
 
 describe('toF16Words (CPU conversion f32 → binary16)', () => {
   it('rounds to nearest even, keeps subnormals, packs element 2i in the low half of word i', () => {
@@ -66,10 +71,13 @@ describe('toF16Words (CPU conversion f32 → binary16)', () => {
     const gpu = await testGpu();
     const base = syntheticWeights('res50');
     const victim = 'image_encoder.sam_img_encoder.blocks.0.attn.qkv.weight';
-    expect(halfPrecisionKey(victim)).toBe(true);
-    expect(halfPrecisionKey('image_encoder.sam_img_encoder.pos_embed')).toBe(false);
-    expect(halfPrecisionKey('image_encoder.sam_img_encoder.blocks.0.attn.qkv.bias')).toBe(false);
-    expect(modelKeys('res50').filter((k) => halfPrecisionKey(k.key)).length).toBe(48);
+    // The modules mark exactly the 48 ViT linear weights as low precision.
+    const vitLinear = /^image_encoder\.sam_img_encoder\.blocks\.\d+\.(attn\.qkv|attn\.proj|mlp\.lin1|mlp\.lin2)\.weight$/;
+    for (const v of ['res50', 'res34'] as const) {
+      expect(lowPrecisionKeys(v)).toEqual(modelKeys(v).map((k) => k.key).filter((k) => vitLinear.test(k)));
+      expect(lowPrecisionKeys(v).length).toBe(48);
+    }
+    expect(lowPrecisionKeys('res50')).toContain(victim);
     const src: WeightProvider = {
       entries: base.entries,
       read: async (key) => {
@@ -108,12 +116,23 @@ describeKernelPaths('gemm', (path) => {
   });
 });
 
-it('linear() rejects an F16Weight whose shape or word count does not fit', async () => {
+it('f16 tensors: external() checks the packed size, linear() the shape, and f32-only ops refuse them', async () => {
   const p = await newPlan('f16-shapes');
-  const x = p.input('x', [3, 8]);
-  expect(() => f16Weight(p.input('w', [10]), [4, 8])).toThrow(/needs 16 packed words/);
-  expect(() => linear(p, x, f16Weight(p.input('w2', [16]), [8, 4]), null)).toThrow(/expected \[\?,8\]/);
-  p.destroy();
+  const buffer = p.device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE }); // 32 halves
+  try {
+    const x = p.input('x', [3, 8]);
+    expect(() => p.external(buffer, [5, 8], 'w', 'f16')).toThrow(/64 bytes is smaller than f16 shape \[5,8\]/);
+    const w = p.external(buffer, [4, 8], 'w', 'f16');
+    expect([w.dtype, w.bytes]).toEqual(['f16', 64]);
+    expect(p.reshape(w, [32]).dtype).toBe('f16');
+    expect(() => linear(p, x, p.external(buffer, [8, 4], 'w2', 'f16'), null)).toThrow(/expected \[\?,8\]/);
+    expect(linear(p, x, w, null).shape).toEqual([3, 4]);
+    const g = p.external(buffer, [8], 'g', 'f16');
+    expect(() => layerNorm(p, x, g, p.input('b', [8]), 1e-5)).toThrow(/'g' is f16, expected f32/);
+  } finally {
+    p.destroy();
+    buffer.destroy();
+  }
 });
 
 
@@ -148,7 +167,7 @@ async function readBuffer(device: GPUDevice, buffer: GPUBuffer): Promise<Float32
 }
 
 /** Bytes of the 48 ViT linear weights in f32. */
-const vitLinearBytes = (variant: Variant) => modelKeys(variant).filter((k) => halfPrecisionKey(k.key)).reduce((n, k) => n + 4 * k.shape.reduce((a, b) => a * b, 1), 0);
+const vitLinearBytes = (variant: Variant) => modelSpec(variant).spec.weights.filter((w) => w.lowPrecision).reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
 
 describeShared('precision f16: the whole model on the golden cases', () => {
   const models = new Map<string, SamUnet>();
@@ -243,7 +262,7 @@ describeShared('precision f16: the whole model on the golden cases', () => {
       expect(m16.weights.dtypeOf('image_encoder.sam_img_encoder.blocks.11.mlp.lin2.weight')).toBe('f16');
       expect(m16.weights.dtypeOf('image_encoder.sam_img_encoder.blocks.11.mlp.lin2.bias')).toBe('f32');
       const p = new Plan(gpu, 'probe');
-      expect(() => m16.weights.t(p, 'image_encoder.sam_img_encoder.blocks.0.attn.qkv.weight')).toThrow(/held as f16.*linearWeight/);
+      expect(m16.weights.t(p, 'image_encoder.sam_img_encoder.blocks.0.attn.qkv.weight').dtype).toBe('f16');
     });
   }
 
@@ -253,14 +272,8 @@ describeShared('precision f16: the whole model on the golden cases', () => {
       const gpu = await testGpu();
       const m = await model('res50', 'f16');
       const { image, refEmb } = await readGolden(tiledCase.name, ['input.image', 'image_embeddings'], null);
-      const prev = setKernelPath('gemm', 'tiled');
       const spy = vi.spyOn(Plan.prototype, 'dispatch');
-      let enc: Plan;
-      try {
-        enc = recordEncoder(gpu, m.weights);
-      } finally {
-        setKernelPath('gemm', prev);
-      }
+      const enc = recordEncoder(gpu, m.weights, [], { kernels: { gemm: 'tiled' } });
       const shaders = spy.mock.calls.map(([d]) => d.shader);
       spy.mockRestore();
       expect(shaders.filter((s) => s === 'matmul_f16w').length).toBe(48);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { recordDecoder, DECODER_STAGES } from '../src/model/decoder.js';
 import { ENCODER_STAGES, recordEncoder } from '../src/model/encoder.js';
-import { syntheticWeights } from '../src/model/providers.js';
+import { syntheticWeights } from '../src/model/keys.js';
 import { promptTokensOf, type PromptSet } from '../src/model/prompts.js';
 import { SamUnet } from '../src/model/sam_unet.js';
 import type { Variant } from '../src/model/weights.js';

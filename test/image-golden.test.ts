@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { decodeImage } from '../src/image/decode.js';
 import { maskFromLogits } from '../src/image/mask.js';
-import { boxToModelFrame, modelFrameScale, pointToModelFrame, preprocess } from '../src/image/preprocess.js';
+import { preprocess } from '../src/image/preprocess.js';
 import { resizeLongestSide } from '../src/image/resize.js';
+import { imageFrame } from '../src/model/frame.js';
+import { promptTokensOf } from '../src/model/prompts.js';
 import { readGoldenTensor } from './helpers/golden-raw.js';
 import { describeShared, goldenCases, goldenPath, type GoldenCase } from './helpers/shared.js';
 
@@ -59,16 +61,18 @@ describeShared('image preprocessing vs golden', () => {
       expect(maxDiff).toBeLessThanOrEqual(1e-5);
     });
 
-    it(`${c.name}: maps prompts into the model frame`, () => {
-      expect(modelFrameScale(W, H)).toMatchObject({ newW: w, newH: h });
+    it(`${c.name}: maps prompts into the model frame (the decoder's prompt tokens)`, () => {
+      const frame = imageFrame(W, H);
+      expect(frame).toMatchObject({ inputW: w, inputH: h });
       (c.boxes ?? []).forEach((box, i) => {
-        const got = boxToModelFrame(box, W, H);
-        got.forEach((v, k) => expect(v).toBeCloseTo(c.boxes_model_frame![i][k], 4));
+        const corners = promptTokensOf({ box }, frame).map(([x, y]) => [x, y]).flat();
+        corners.forEach((v, k) => expect(v).toBeCloseTo(c.boxes_model_frame![i][k], 4));
       });
-      (c.points ?? []).forEach(([x, y], i) => {
-        const got = pointToModelFrame([x, y], W, H);
-        got.forEach((v, k) => expect(v).toBeCloseTo(c.points_model_frame![i][k], 4));
-      });
+      const points = c.points ?? [];
+      if (points.length) {
+        const tokens = promptTokensOf({ points }, frame);
+        points.forEach((_, i) => tokens[i]!.slice(0, 2).forEach((v, k) => expect(v).toBeCloseTo(c.points_model_frame![i][k], 4)));
+      }
     });
 
     it(`${c.name}: maskFromLogits(logits) equals masks`, () => {

@@ -7,7 +7,9 @@ import { decodeImage, encodePng } from '../src/image/decode.js';
 import { maskFromLogits } from '../src/image/mask.js';
 import { drawBox, drawPoints, overlayMask } from '../src/image/overlay.js';
 import { sheppLogan, sheppLoganValues } from '../src/image/phantom.js';
-import { boxToModelFrame, modelFrameScale, pointToModelFrame, preprocess } from '../src/image/preprocess.js';
+import { preprocess } from '../src/image/preprocess.js';
+import { imageFrame, toModelFrame } from '../src/model/frame.js';
+import { promptTokensOf } from '../src/model/prompts.js';
 import { longestSideShape, resizeBilinear, resizeLongestSide } from '../src/image/resize.js';
 import type { RgbImage } from '../src/image/types.js';
 
@@ -67,12 +69,15 @@ describe('preprocess and model-frame coordinates', () => {
     expect(() => preprocess({ width: 5, height: 1, data: new Uint8Array(15) }, 4)).toThrow(RangeError);
   });
 
-  it('maps boxes and points as upstream apply_coords', () => {
-    expect(modelFrameScale(512, 512)).toEqual({ newW: 256, newH: 256, sx: 0.5, sy: 0.5 });
-    expect(boxToModelFrame([153, 237, 222, 295], 512, 512)).toEqual([76.5, 118.5, 111, 147.5]);
-    const [x, y] = pointToModelFrame([88, 104], 258, 181);
+  it('maps boxes and points as upstream apply_coords (imageFrame, toModelFrame, the prompt tokens)', () => {
+    expect(imageFrame(512, 512)).toEqual({ width: 512, height: 512, inputW: 256, inputH: 256 });
+    expect(promptTokensOf({ box: [153, 237, 222, 295] }, imageFrame(512, 512))).toEqual([[76.5, 118.5, 2], [111, 147.5, 3]]);
+    const f = imageFrame(258, 181);
+    expect(f).toEqual({ width: 258, height: 181, inputW: 256, inputH: 180 });
+    const [x, y] = toModelFrame(f, 88, 104);
     expect(x).toBeCloseTo(88 * (256 / 258), 12);
     expect(y).toBeCloseTo(104 * (180 / 181), 12);
+    expect(promptTokensOf({ points: [[88, 104, 1]] }, f)).toEqual([[x, y, 1], [0, 0, -1]]);
   });
 });
 

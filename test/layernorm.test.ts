@@ -11,7 +11,7 @@ const RTOL = 1e-4;
 // Every case runs on both kernel families, whatever the adapter: 'tiled' (workgroup reductions, the
 // real-GPU kernels) and 'cpu' (one invocation per row / per 4 pixels, what software adapters take
 // where C % 4 == 0 / H·W % 4 == 0; the other cases check that they fall back to the tiled kernels).
-describeKernelPaths('norm', (path) => {
+describeKernelPaths('norm', (path, kernels) => {
   describe('layerNorm (last dim)', () => {
     // [shape, eps]: odd C (1 row per lane group of 32 / 64), the ViT's C = 768 and the decoder's 256
     // with row counts that do not fill the last workgroup, and > 65535 workgroups (grid folded over y).
@@ -25,7 +25,7 @@ describeKernelPaths('norm', (path) => {
       [[4099, 4], 1e-5],
     ];
     it('matches float64 on odd shapes, offset data', async () => {
-      const p = await newPlan();
+      const p = await newPlan('layernorm', { kernels });
       const runs = cases.map(([shape, eps], i) => {
         const C = shape[shape.length - 1]!;
         expect(normKernel(p, C % 4 === 0)).toBe(C % 4 === 0 ? path : 'tiled');
@@ -74,7 +74,7 @@ describeKernelPaths('norm', (path) => {
       expect(pixelsPerGroup(1, 3, 19 * 23)).toBe(128);
       expect(pixelsPerGroup(2, 8, 9000)).toBe(64);
       expect(pixelsPerGroup(3, 1, 20)).toBe(256);
-      const p = await newPlan();
+      const p = await newPlan('layernorm', { kernels });
       const runs = cases.map(([shape, act, eps], i) => {
         const C = shape[1]!;
         const hw4 = (shape[2]! * shape[3]!) % 4 === 0;

@@ -1,9 +1,9 @@
-// Permutations, channels-last zero padding and SAM's window partition / merge, against float64
-// references. Layout ops move values only: every comparison is exact (atol 0, rtol 0).
+// Permutations against a float64 reference. Layout ops move values only: every comparison is exact
+// (atol 0, rtol 0).
 import { describe, expect, it } from 'vitest';
-import { padHW, permute, simplifyPermutation, transposeKernel, windowPartition, windowUnpartition } from '../src/ops/layout.js';
+import { permute, simplifyPermutation, transposeKernel } from '../src/ops/layout.js';
 import { describeKernelPaths, expectClose, newPlan, rand } from './helpers/gpu.js';
-import { padHWRef, permuteRef, windowPartitionRef, windowUnpartitionRef } from './helpers/reference.js';
+import { permuteRef } from './helpers/reference.js';
 
 describe('permute', () => {
   it('merges dims that stay adjacent and drops size-1 dims', () => {
@@ -33,9 +33,9 @@ describe('permute', () => {
   ];
   // Both variants of the tiled transpose (innermost dim moves), whatever the adapter: 'tiled'
   // (workgroup-memory tiles, the real-GPU path) and 'cpu' (what software adapters take).
-  describeKernelPaths('layout', (path) => {
+  describeKernelPaths('layout', (path, kernels) => {
     it('matches the reference exactly', async () => {
-      const p = await newPlan();
+      const p = await newPlan('permute', { kernels });
       expect(transposeKernel(p)).toBe(path);
       const data = cases.map(([shape, perm], i) => {
         const x = p.input(`x${i}`, shape);
@@ -57,52 +57,5 @@ describe('permute', () => {
       expect(() => permute(p, rt, [0, 1, 1, 3])).toThrow();
       p.destroy();
     });
-  });
-});
-
-describe('padHW / windowPartition / windowUnpartition', () => {
-  // [B, H, W, C], ws: SAM's case (16×16 padded to 28×28, 4 windows of 14) with odd and larger C,
-  // B = 2 with non-square sizes, sizes already multiples of ws (no padding), ws larger than the image.
-  const cases: [number[], number][] = [
-    [[1, 16, 16, 5], 14],
-    [[1, 16, 16, 96], 14],
-    [[2, 16, 16, 3], 14],
-    [[2, 9, 11, 7], 4],
-    [[2, 12, 8, 3], 4],
-    [[1, 5, 3, 2], 7],
-  ];
-  it('match SAM window_partition / window_unpartition exactly, and round-trip', async () => {
-    const p = await newPlan();
-    const data = cases.map(([shape, ws], i) => {
-      const [B, H, W, C] = shape as [number, number, number, number];
-      const x = p.input(`x${i}`, shape);
-      const nH = Math.ceil(H / ws);
-      const nW = Math.ceil(W / ws);
-      const win = windowPartition(p, x, ws);
-      expect(win.shape).toEqual([B * nH * nW, ws, ws, C]);
-      p.output(`win${i}`, win);
-      p.output(`pad${i}`, padHW(p, x, nH * ws, nW * ws));
-      p.output(`pad1${i}`, padHW(p, x, H + 1, W + 3));
-      p.output(`rt${i}`, windowUnpartition(p, win, ws, H, W));
-      // Unpartition of independent window data (padding rows/cols hold values that must be dropped).
-      const w = p.input(`w${i}`, [B * nH * nW, ws, ws, C]);
-      p.output(`merge${i}`, windowUnpartition(p, w, ws, H, W));
-      return { x: rand(x.size, 140 + i, -9, 9), w: rand(w.size, 160 + i, -9, 9), nH, nW };
-    });
-    await p.build();
-    const feeds: Record<string, Float32Array> = {};
-    data.forEach((d, i) => Object.assign(feeds, { [`x${i}`]: d.x, [`w${i}`]: d.w }));
-    const out = await p.run(feeds);
-    cases.forEach(([shape, ws], i) => {
-      const d = data[i]!;
-      const [, H, W] = shape as [number, number, number, number];
-      const what = `[${shape}] ws ${ws}`;
-      expectClose(out[`win${i}`]!, windowPartitionRef(d.x, shape, ws), 0, 0, `windowPartition ${what}`);
-      expectClose(out[`pad${i}`]!, padHWRef(d.x, shape, d.nH * ws, d.nW * ws), 0, 0, `padHW ${what}`);
-      expectClose(out[`pad1${i}`]!, padHWRef(d.x, shape, H + 1, W + 3), 0, 0, `padHW +1, +3 ${what}`);
-      expectClose(out[`rt${i}`]!, d.x, 0, 0, `unpartition(partition(x)) ${what}`);
-      expectClose(out[`merge${i}`]!, windowUnpartitionRef(d.w, ws, shape), 0, 0, `windowUnpartition ${what}`);
-    });
-    p.destroy();
   });
 });

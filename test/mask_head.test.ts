@@ -29,9 +29,9 @@ describe('maskHead', () => {
     [[4, 1, 7, 8], 3],
   ];
   // The weff product on both GEMM paths.
-  describeKernelPaths('gemm', (path) => {
+  describeKernelPaths('gemm', (path, kernels) => {
     it('matches the unfolded conv + product', async () => {
-      const p = await newPlan();
+      const p = await newPlan('mask_head', { kernels });
       const data = cases.map(([shape, Ch], i) => {
         const [N, Cf, H, W] = shape as [number, number, number, number];
         const t = {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { gemmKernel, matmul, tileRows, type Activation } from '../src/ops/matmul.js';
-import { describeKernelPaths, newPlan, rand } from './helpers/gpu.js';
-import { checkGemm, runLinear, type LinearCase } from './helpers/linear.js';
-import { matmulRef } from './helpers/reference.js';
+import { tileRows, type Activation } from '../src/ops/matmul.js';
+import { describeKernelPaths } from './helpers/gpu.js';
+import { runLinear, runMatmul, type LinearCase } from './helpers/linear.js';
 
 // Tolerance: checkGemm (helpers/linear.ts): atol = 1e-5 · rms(ref), rtol = 1e-4; data uniform in [-1, 1].
 
@@ -23,7 +22,7 @@ describeKernelPaths('gemm', (path) => {
           }
         }
       }
-      await runLinear(cases);
+      await runLinear(cases, { path });
     });
 
     it('every epilogue (act × bias × residual) on [65, 17] -> 33, and leading dims [2, 3, 7]', async () => {
@@ -35,7 +34,7 @@ describeKernelPaths('gemm', (path) => {
       }
       cases.push({ lead: [2, 3, 7], K: 19, N: 70, act: 'gelu', bias: true, residual: true });
       cases.push({ lead: [2, 3, 11], K: 64, N: 5, act: 'none', bias: false, residual: false });
-      await runLinear(cases);
+      await runLinear(cases, { path });
     });
 
     it('model size: [256, 768] -> 2304 + bias (ViT qkv, 32-row tiles), [784, 768] -> 3072 + bias + gelu (windowed MLP, 64-row tiles), [256, 768] -> 768 + residual', async () => {
@@ -44,7 +43,7 @@ describeKernelPaths('gemm', (path) => {
         { lead: [256], K: 768, N: 2304, act: 'none', bias: true, residual: false },
         { lead: [784], K: 768, N: 3072, act: 'gelu', bias: true, residual: false },
         { lead: [256], K: 768, N: 768, act: 'none', bias: true, residual: true },
-      ]);
+      ], { path });
     });
 
     it('64-row tiles on awkward sizes: [1600, 3] -> 1300, [5, 321, 7] -> 1300 with every epilogue part', async () => {
@@ -52,12 +51,12 @@ describeKernelPaths('gemm', (path) => {
       await runLinear([
         { lead: [1600], K: 3, N: 1300, act: 'relu', bias: true, residual: false },
         { lead: [5, 321], K: 7, N: 1300, act: 'gelu', bias: true, residual: true },
-      ]);
+      ], { path });
     });
   });
 
   describe('matmul', () => {
-    it('batched B = 3 with odd M, N, K in both transB modes, and rank 2', async () => {
+    it('batched B = 3 (GEMM batch strides) with odd M, N, K in both transB modes, and rank 2', async () => {
       const cases = [
         { batch: 3, M: 37, N: 29, K: 19, transB: false },
         { batch: 3, M: 37, N: 29, K: 19, transB: true },
@@ -70,27 +69,7 @@ describeKernelPaths('gemm', (path) => {
         { batch: 3, M: 701, N: 1001, K: 5, transB: true },
       ];
       expect(cases.map((c) => tileRows(c.M, c.N, c.batch))).toEqual([32, 32, 32, 32, 32, 32, 64, 64]);
-      const p = await newPlan('matmul');
-      const data: Record<string, Float32Array> = {};
-      cases.forEach((c, i) => {
-        const rank3 = c.batch > 1;
-        const lead = rank3 ? [c.batch] : [];
-        const a = p.input(`a${i}`, [...lead, c.M, c.K]);
-        const b = p.input(`b${i}`, [...lead, ...(c.transB ? [c.N, c.K] : [c.K, c.N])]);
-        const y = matmul(p, a, b, { transB: c.transB, label: `matmul${i}` });
-        const want = [...lead, c.M, c.N];
-        if (y.shape.join() !== want.join()) throw new Error(`matmul${i}: shape [${y.shape}], expected [${want}]`);
-        p.output(`y${i}`, y);
-        data[`a${i}`] = rand(c.batch * c.M * c.K, 100 + i);
-        data[`b${i}`] = rand(c.batch * c.K * c.N, 200 + i);
-      });
-      await p.build();
-      const out = await p.run(data);
-      cases.forEach((c, i) => {
-        const ref = matmulRef(data[`a${i}`]!, data[`b${i}`]!, c.batch, c.M, c.N, c.K, c.transB);
-        checkGemm(out[`y${i}`]!, ref, `matmul [${c.batch}, ${c.M}, ${c.K}] x ${c.transB ? 'T' : ''}[${c.N}] `);
-      });
-      p.destroy();
+      await runMatmul(cases, path);
     });
   });
 
@@ -111,7 +90,7 @@ describeKernelPaths('gemm', (path) => {
       await runLinear(cases, { path });
     });
 
-    it('matmul: batched B = 3 in both transB modes (odd M, N), rank 2, a 1-row [1, 32] x [32, 4096]', async () => {
+    it('matmul: batched B = 3 (GEMM batch strides) in both transB modes (odd M, N), rank 2, a 1-row [1, 32] x [32, 4096]', async () => {
       const cases = [
         { batch: 3, M: 37, N: 29, K: 20, transB: true },
         { batch: 3, M: 37, N: 28, K: 20, transB: false },
@@ -120,24 +99,7 @@ describeKernelPaths('gemm', (path) => {
         { batch: 1, M: 9, N: 12, K: 8, transB: false },
         { batch: 1, M: 1, N: 4096, K: 32, transB: false },
       ];
-      const p = await newPlan('matmul');
-      for (const c of cases) expect(gemmKernel(p, c.M, c.N, c.K, c.transB)).toBe(path);
-      const data: Record<string, Float32Array> = {};
-      cases.forEach((c, i) => {
-        const lead = c.batch > 1 ? [c.batch] : [];
-        const a = p.input(`a${i}`, [...lead, c.M, c.K]);
-        const b = p.input(`b${i}`, [...lead, ...(c.transB ? [c.N, c.K] : [c.K, c.N])]);
-        p.output(`y${i}`, matmul(p, a, b, { transB: c.transB, label: `matmul${i}` }));
-        data[`a${i}`] = rand(c.batch * c.M * c.K, 300 + i);
-        data[`b${i}`] = rand(c.batch * c.K * c.N, 400 + i);
-      });
-      await p.build();
-      const out = await p.run(data);
-      cases.forEach((c, i) => {
-        const ref = matmulRef(data[`a${i}`]!, data[`b${i}`]!, c.batch, c.M, c.N, c.K, c.transB);
-        checkGemm(out[`y${i}`]!, ref, `matmul [${c.batch}, ${c.M}, ${c.K}] x ${c.transB ? 'T' : ''}[${c.N}]`);
-      });
-      p.destroy();
+      await runMatmul(cases, path, { seed: 300, expectPath: true });
     });
   });
 });

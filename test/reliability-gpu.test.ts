@@ -9,7 +9,7 @@ import {
 } from '../src/gpu/device.js';
 import { Plan } from '../src/gpu/plan.js';
 import { trackBuffers } from '../src/gpu/tracking.js';
-import { syntheticWeights } from '../src/model/providers.js';
+import { syntheticWeights } from '../src/model/keys.js';
 import { SamUnet } from '../src/model/sam_unet.js';
 import { ModelWeights, WeightError, type WeightProvider } from '../src/model/weights.js';
 import { add } from '../src/ops/elementwise.js';

@@ -7,17 +7,12 @@ import jpeg from 'jpeg-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../src/gpu/device.js';
 import { decodeImage, encodePng, ImageDecodeError } from '../src/image/decode.js';
-import { modelFrameScale } from '../src/image/preprocess.js';
-import { MAX_POINTS, PromptError, promptTokensOf, type FrameInfo, type PromptSet } from '../src/model/prompts.js';
-import { syntheticWeights } from '../src/model/providers.js';
+import { imageFrame } from '../src/model/frame.js';
+import { MAX_POINTS, PromptError, promptTokensOf, type PromptSet } from '../src/model/prompts.js';
+import { syntheticWeights } from '../src/model/keys.js';
 import { ImageEmbedding, ImageInputError, MAX_DECODE_BATCH, MAX_INPUT_SIDE, maxLogitsPixels, SamUnet } from '../src/model/sam_unet.js';
 import { fakeEmbedding } from './helpers/embedding.js';
 import { rand, testGpu } from './helpers/gpu.js';
-
-const frameOf = (width: number, height: number): FrameInfo => {
-  const { newW, newH } = modelFrameScale(width, height, 256);
-  return { width, height, inputW: newW, inputH: newH };
-};
 
 const rgb = (w: number, h: number, fill = 90) => ({ width: w, height: h, data: new Uint8Array(w * h * 3).fill(fill) });
 
@@ -115,7 +110,7 @@ describe('images: files (decodeImage → prepare)', () => {
 });
 
 describe('prompts (src/model/prompts.ts)', () => {
-  const f = frameOf(200, 100);
+  const f = imageFrame(200, 100);
   const rejects = (set: unknown, message: RegExp) => expectError(() => promptTokensOf(set as PromptSet, f, 'prompt'), PromptError, message);
 
   it('boxes: partly outside works as given; wholly or far outside, reversed, empty, non-finite are named errors', () => {
@@ -229,7 +224,7 @@ describe('decode with bad prompts, limits and chunking (res34 synthetic weights,
     expect(String(err)).toMatch(new RegExp(`${side}×${h} = ${side * h} pixels; its logits .* do not fit one GPU storage binding on this device \\(maxStorageBufferBindingSize ${gpu.device.limits.maxStorageBufferBindingSize} bytes`));
     expect(performance.now() - t0).toBeLessThan(2000); // refused before the encoder runs
     const { input } = SamUnet.prepare(rgb(4, 4));
-    await expect(model.encodeInput(input, frameOf(side, h))).rejects.toThrow(/do not fit one GPU storage binding/);
+    await expect(model.encodeInput(input, imageFrame(side, h))).rejects.toThrow(/do not fit one GPU storage binding/);
     // An embedding for such a frame (made by hand) cannot be decoded either.
     const e = fakeEmbedding(model, side, h);
     await expect(model.decode(e, { box: [0, 0, 100, 100] })).rejects.toThrow(/decode: .* do not fit one GPU storage binding/);
@@ -238,10 +233,10 @@ describe('decode with bad prompts, limits and chunking (res34 synthetic weights,
 
   it('encodeInput checks its input and frame', async () => {
     const { input } = SamUnet.prepare(rgb(4, 4));
-    await expect(model.encodeInput(input.subarray(1), frameOf(4, 4))).rejects.toThrow(/input must be a Float32Array of 1×3×256×256 = 196608 values, got 196607/);
+    await expect(model.encodeInput(input.subarray(1), imageFrame(4, 4))).rejects.toThrow(/input must be a Float32Array of 1×3×256×256 = 196608 values, got 196607/);
     const bad = input.slice();
     bad[100] = NaN;
-    await expect(model.encodeInput(bad, frameOf(4, 4))).rejects.toThrow(/input holds NaN at index 100/);
+    await expect(model.encodeInput(bad, imageFrame(4, 4))).rejects.toThrow(/input holds NaN at index 100/);
     await expect(model.encodeInput(input, { width: 4, height: 4, inputW: 200, inputH: 256 })).rejects.toThrow(/resizes to 256×256, but the frame says 200×256/);
     await expect(model.encodeInput(input, { width: 1000, height: 1, inputW: 256, inputH: 0 })).rejects.toThrow(ImageInputError);
   });

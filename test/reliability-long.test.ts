@@ -9,7 +9,7 @@ import type { Gpu } from '../src/gpu/device.js';
 import { trackBuffers, type BufferTracker } from '../src/gpu/tracking.js';
 import { sheppLogan } from '../src/image/phantom.js';
 import { PromptError, type PromptSet } from '../src/model/prompts.js';
-import { syntheticWeights } from '../src/model/providers.js';
+import { syntheticWeights } from '../src/model/keys.js';
 import { ImageEmbedding, SamUnet, type DecodeResult } from '../src/model/sam_unet.js';
 import { fakeEmbedding } from './helpers/embedding.js';
 import { rand, testGpu } from './helpers/gpu.js';

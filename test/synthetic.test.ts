@@ -1,10 +1,10 @@
 // The synthetic weight rule (golden/README.md) reproduced bit for bit, and the synthetic
 // state_dict written and read back through the streaming safetensors writer and reader.
 import { describe, expect, it } from 'vitest';
-import { modelKeys } from '../src/model/keys.js';
+import { modelKeys, syntheticStateDict } from '../src/model/keys.js';
 import { SafetensorsFile, bytesSource } from '../src/safetensors/read.js';
 import { writeSafetensors } from '../src/safetensors/write.js';
-import { fnv1a32, offsetScale, syntheticStateDict, syntheticValues } from '../src/weights/synthetic.js';
+import { fnv1a32, offsetScale, syntheticValues } from '../src/weights/synthetic.js';
 
 const bits = (xs: ArrayLike<number>): number[] => Array.from(new Uint32Array(Float32Array.from(xs).buffer));
 

@@ -4,8 +4,8 @@
 // by the loader and the byte count matches the Content-Length. A failed, partial or rejected
 // download errors that body instead, so put() rejects and nothing is stored; a cached entry that
 // turns out unreadable is deleted. Needs only fetch and (optionally) caches: browsers, Deno, Node.
-import type { PushedTensor } from '../model/weights.js';
-import { streamWeights, type StreamWeightProvider, type StreamWeightsOptions } from '../model/providers.js';
+import type { PushedTensor } from '../weights/source.js';
+import { streamWeights, type StreamWeightProvider, type StreamWeightsOptions } from '../weights/sources.js';
 
 export const DEFAULT_WEIGHT_CACHE = 'sam-unet-weights';
 

@@ -1,10 +1,24 @@
-// A virtual fp32 tensor of a Plan. Its GPU buffer is known for inputs, outputs and externals once
+// A virtual tensor of a Plan. Its GPU buffer is known for inputs, outputs and externals once
 // the plan is built; temporaries get a buffer shared with others by liveness, except 'pinned' ones
 // (written by a cached segment: Plan.cached), which keep their own.
 
 export type TensorKind = 'input' | 'output' | 'temp' | 'pinned' | 'external';
 
+/**
+ * How a tensor's elements are stored. 'f32': one float32 each (every activation). 'f16': IEEE
+ * binary16, two per 32-bit word, element e in bits 16·(e % 2) .. 16·(e % 2) + 15 of word e / 2 (a
+ * little-endian Uint16Array viewed as words; an odd count ends in a zero half); kernels unpack it
+ * with core WGSL's unpack2x16float. A weight-only format: linear() takes it as its weight.
+ * (A block-quantised int8 dtype would join here with its own storageBytes rule.)
+ */
+export type DType = 'f32' | 'f16';
+
 export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Bytes that `n` elements of `dtype` take in a GPU buffer. */
+export function storageBytes(dtype: DType, n: number): number {
+  return dtype === 'f16' ? Math.ceil(n / 2) * 4 : n * 4;
+}
 
 export class Tensor {
   readonly shape: readonly number[];
@@ -18,13 +32,18 @@ export class Tensor {
     private ownBuffer?: GPUBuffer,
     /** For a reshaped view: the tensor that owns the storage. */
     readonly base?: Tensor,
+    dtype: DType = 'f32',
   ) {
     for (const d of shape) {
       if (!Number.isInteger(d) || d <= 0) throw new Error(`tensor '${label}': bad shape [${shape}]`);
     }
     this.shape = Object.freeze([...shape]);
     this.size = numel(shape);
+    this.dtype = base ? base.root.dtype : dtype;
   }
+
+  /** The storage format (a view has its root's). */
+  readonly dtype: DType;
 
   /** The tensor owning the storage (itself unless this is a view). */
   get root(): Tensor {
@@ -41,7 +60,7 @@ export class Tensor {
   }
 
   get bytes(): number {
-    return this.size * 4;
+    return storageBytes(this.dtype, this.size);
   }
 
   get rank(): number {
@@ -56,8 +75,9 @@ export class Tensor {
   }
 }
 
-/** Throws unless `t` has exactly `shape` (-1 matches any size). */
-export function expectShape(t: Tensor, shape: readonly number[], what: string): void {
+/** Throws unless `t` has exactly `shape` (-1 matches any size) and one of `dtypes` (default: f32 only). */
+export function expectShape(t: Tensor, shape: readonly number[], what: string, dtypes: readonly DType[] = ['f32']): void {
   const ok = t.rank === shape.length && shape.every((d, i) => d === -1 || d === t.shape[i]);
   if (!ok) throw new Error(`${what}: '${t.label}' has shape [${t.shape}], expected [${shape.map((d) => (d < 0 ? '?' : d))}]`);
+  if (!dtypes.includes(t.dtype)) throw new Error(`${what}: '${t.label}' is ${t.dtype}, expected ${dtypes.join(' or ')}`);
 }

@@ -1,8 +1,7 @@
-// Model input and the image ↔ model-frame coordinate maps (upstream `utils.preprocess` and
-// `ResizeLongestSide.apply_coords` / `apply_boxes`). The model frame is the resized image
-// (longest side = 256) placed at the top-left of the 256×256 input.
+// Model input (upstream `utils.preprocess`): the resized image (longest side = 256) normalised and
+// placed at the top-left of the 256×256 input. (Where the image lands, and prompt coordinates with
+// it: model/frame.ts.)
 
-import { longestSideShape } from './resize.js';
 import type { RgbImage } from './types.js';
 
 export const PIXEL_MEAN = [123.675, 116.28, 103.53] as const;
@@ -26,36 +25,4 @@ export function preprocess(resized: RgbImage, size = 256): Float32Array {
     }
   }
   return out;
-}
-
-/** How an origW×origH image maps into the model frame: resized size and per-axis scales. */
-export interface ModelFrame {
-  newW: number;
-  newH: number;
-  /** newW / origW */
-  sx: number;
-  /** newH / origH */
-  sy: number;
-}
-
-export function modelFrameScale(origW: number, origH: number, target = 256): ModelFrame {
-  const [newH, newW] = longestSideShape(origH, origW, target);
-  return { newW, newH, sx: newW / origW, sy: newH / origH };
-}
-
-/** A point (x, y) in original-image pixels → model frame (x·(newW/W), y·(newH/H)). */
-export function pointToModelFrame(
-  [x, y]: readonly [number, number], origW: number, origH: number, target = 256,
-): [number, number] {
-  const { sx, sy } = modelFrameScale(origW, origH, target);
-  return [x * sx, y * sy]; // upstream: coords[..., 0] * (new_w / old_w)
-}
-
-/** A box (x0, y0, x1, y1) in original-image pixels → model frame, both corners as points. */
-export function boxToModelFrame(
-  [x0, y0, x1, y1]: readonly [number, number, number, number], origW: number, origH: number, target = 256,
-): [number, number, number, number] {
-  const [a, b] = pointToModelFrame([x0, y0], origW, origH, target);
-  const [c, d] = pointToModelFrame([x1, y1], origW, origH, target);
-  return [a, b, c, d];
 }

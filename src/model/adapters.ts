@@ -1,53 +1,55 @@
-// The U-Net side of SAM-UNet: `adapters_in` (common.Reshaper: ResNet features to the 16×16 ViT grid),
-// `adapters_bridge` and `embedding_encoder` (ViT grid up to 32×64×64).
+// The U-Net side of SAM-UNet: `adapters_in` (common.Reshaper: ResNet features to the ViT grid),
+// `adapters_bridge` and `embedding_encoder` (ViT grid up to the U-Net's 32 × 64 × 64).
 import type { Plan } from '../gpu/plan.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { conv2d } from '../ops/conv2d.js';
-import { convTranspose2x2 } from '../ops/conv_transpose.js';
-import { layerNorm2d } from '../ops/layernorm.js';
-import type { ModelWeights } from './weights.js';
+import type { VarBuilder } from '../weights/spec.js';
+import { Conv2d, ConvTranspose2x2, LayerNorm2d } from './layers.js';
 
-export const LN2D_EPS = 1e-6;
+/**
+ * `adapters_in.<k>.reshaper`: features [B, cin, size, size] → [B, outDim, grid, grid]. Each halving
+ * (size > grid) is [Conv 3×3 s2 p1 C → 2C, LN2d, GELU], each doubling (size < grid) [ConvT 2×2 s2
+ * C → C/2, LN2d, GELU], at module indices 3j and 3j + 1; then a 1×1 conv to outDim. So 64 → 16 is
+ * two halvings, 32 → 16 one, 16 → 16 the 1×1 conv alone, 8 → 16 one doubling.
+ */
+export class Reshaper {
+  private readonly steps: { resample: Conv2d | ConvTranspose2x2; norm: LayerNorm2d }[] = [];
+  private readonly out: Conv2d;
 
-/** ConvTranspose 2×2 s2 (`<prefix>.<i>`), then LayerNorm2d (`<prefix>.<i+1>`) with GELU. */
-function upLnGelu(p: Plan, W: ModelWeights, prefix: string, i: number, x: Tensor): Tensor {
-  const h = convTranspose2x2(p, x, W.t(p, `${prefix}.${i}.weight`), W.t(p, `${prefix}.${i}.bias`), { label: `${prefix}.${i}` });
-  return layerNorm2d(p, h, W.t(p, `${prefix}.${i + 1}.weight`), W.t(p, `${prefix}.${i + 1}.bias`), LN2D_EPS, { act: 'gelu', label: `${prefix}.${i + 1}` });
-}
+  constructor(vb: VarBuilder, cin: number, size: number, grid: number, outDim: number, eps: number) {
+    let c = cin;
+    for (let s = size; s !== grid; s = s > grid ? s / 2 : s * 2) {
+      const i = 3 * this.steps.length;
+      const next = s > grid ? 2 * c : c / 2;
+      const resample = s > grid ? Conv2d.load(vb.pp(i), c, next, 3, { stride: 2, pad: 1 }) : new ConvTranspose2x2(vb.pp(i), c, next);
+      this.steps.push({ resample, norm: new LayerNorm2d(vb.pp(i + 1), next, eps) });
+      c = next;
+    }
+    this.out = Conv2d.load(vb.pp(3 * this.steps.length), c, outDim, 1);
+  }
 
-/** Conv 3×3 s2 p1 (`<prefix>.<i>`), then LayerNorm2d with GELU. */
-function downLnGelu(p: Plan, W: ModelWeights, prefix: string, i: number, x: Tensor): Tensor {
-  const h = conv2d(p, x, W.t(p, `${prefix}.${i}.weight`), W.t(p, `${prefix}.${i}.bias`), { stride: 2, pad: 1, label: `${prefix}.${i}` });
-  return layerNorm2d(p, h, W.t(p, `${prefix}.${i + 1}.weight`), W.t(p, `${prefix}.${i + 1}.bias`), LN2D_EPS, { act: 'gelu', label: `${prefix}.${i + 1}` });
+  forward(p: Plan, f: Tensor): Tensor {
+    let h = f;
+    for (const { resample, norm } of this.steps) h = norm.forward(p, resample.forward(p, h), 'gelu');
+    return this.out.forward(p, h);
+  }
 }
 
 /**
- * `adapters_in.<k>`: ResNet feature f_{k+1} → [B, 768, 16, 16].
- * k = 0 (64→16): two down steps; 1 (32→16): one; 2 (16→16): a 1×1 conv only; 3 (8→16): one up step.
- * Each step is [conv, LN2d, GELU] (3 module indices), then the final 1×1 conv.
+ * `adapters_bridge.<k>` (ViT grid 768 × 16 × 16) and `embedding_encoder` (image embeddings
+ * 256 × 16 × 16) up to [B, out, 64, 64]: ConvT 2×2 s2 cin → mid, LN2d, GELU, ConvT 2×2 s2 mid → out.
  */
-export function adapterIn(p: Plan, W: ModelWeights, k: number, f: Tensor): Tensor {
-  const prefix = `adapters_in.${k}.reshaper`;
-  const size = f.dim(-1);
-  let h = f;
-  let i = 0;
-  if (size > 16) {
-    for (let s = size; s > 16; s /= 2, i += 3) h = downLnGelu(p, W, prefix, i, h);
-  } else if (size < 16) {
-    for (let s = size; s < 16; s *= 2, i += 3) h = upLnGelu(p, W, prefix, i, h);
+export class Upscale4 {
+  private readonly up0: ConvTranspose2x2;
+  private readonly norm: LayerNorm2d;
+  private readonly up1: ConvTranspose2x2;
+
+  constructor(vb: VarBuilder, cin: number, mid: number, out: number, eps: number) {
+    this.up0 = new ConvTranspose2x2(vb.pp(0), cin, mid);
+    this.norm = new LayerNorm2d(vb.pp(1), mid, eps);
+    this.up1 = new ConvTranspose2x2(vb.pp(3), mid, out);
   }
-  return conv2d(p, h, W.t(p, `${prefix}.${i}.weight`), W.t(p, `${prefix}.${i}.bias`), { label: `${prefix}.${i}` });
-}
 
-/** `adapters_bridge.<k>`: ViT grid [B, 768, 16, 16] → [B, 32, 64, 64]. */
-export function adapterBridge(p: Plan, W: ModelWeights, k: number, x: Tensor): Tensor {
-  const prefix = `adapters_bridge.${k}`;
-  const h = upLnGelu(p, W, prefix, 0, x);
-  return convTranspose2x2(p, h, W.t(p, `${prefix}.3.weight`), W.t(p, `${prefix}.3.bias`), { label: `${prefix}.3` });
-}
-
-/** `embedding_encoder`: image embeddings [B, 256, 16, 16] → [B, 32, 64, 64]. */
-export function embeddingEncoder(p: Plan, W: ModelWeights, x: Tensor): Tensor {
-  const h = upLnGelu(p, W, 'embedding_encoder', 0, x);
-  return convTranspose2x2(p, h, W.t(p, 'embedding_encoder.3.weight'), W.t(p, 'embedding_encoder.3.bias'), { label: 'embedding_encoder.3' });
+  forward(p: Plan, x: Tensor): Tensor {
+    return this.up1.forward(p, this.norm.forward(p, this.up0.forward(p, x), 'gelu'));
+  }
 }

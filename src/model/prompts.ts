@@ -15,6 +15,12 @@
 //   of an earlier run) may be added to either.
 // - Without a box, a padding point (0, 0, label −1) is appended, as upstream's prompt encoder does.
 
+import { nonFiniteIndex } from '../util/finite.js';
+import { MASK_SIDE } from './config.js';
+import { toModelFrame, type FrameInfo } from './frame.js';
+
+export type { FrameInfo };
+
 export type Box = readonly [number, number, number, number];
 export type Point = readonly [number, number, number];
 
@@ -27,19 +33,9 @@ export interface PromptSet {
 
 export const MAX_POINTS = 64;
 const KNOWN_FIELDS = new Set(['box', 'points', 'maskInput']);
-export const MASK_SIDE = 64;
 
 export class PromptError extends Error {
   override name = 'PromptError';
-}
-
-export interface FrameInfo {
-  /** Original image size. */
-  width: number;
-  height: number;
-  /** Resized size (longest side 256). */
-  inputW: number;
-  inputH: number;
 }
 
 /** Tokens of one set as (x, y, label) in the model frame; labels 2 / 3 are box corners, −1 padding. */
@@ -53,8 +49,6 @@ export function promptTokensOf(set: PromptSet, f: FrameInfo, which = 'prompt'): 
   if (!(f.width >= 1 && f.height >= 1 && f.inputW >= 1 && f.inputH >= 1)) {
     throw new PromptError(`${which}: bad image frame ${f.width}×${f.height} (model frame ${f.inputW}×${f.inputH})`);
   }
-  const sx = f.inputW / f.width;
-  const sy = f.inputH / f.height;
   const tokens: number[][] = [];
   const points = set.points ?? [];
   if (!Array.isArray(points)) throw new PromptError(`${which}.points: expected an array of [x, y, label]`);
@@ -68,7 +62,7 @@ export function promptTokensOf(set: PromptSet, f: FrameInfo, which = 'prompt'): 
     if (x < 0 || y < 0 || x > f.width || y > f.height) {
       throw new PromptError(`${name}: (${x}, ${y}) is outside the ${f.width}×${f.height} image`);
     }
-    tokens.push([x * sx, y * sy, label]);
+    tokens.push([...toModelFrame(f, x, y), label]);
   });
   if (set.box !== undefined) {
     const b = set.box;
@@ -85,7 +79,7 @@ export function promptTokensOf(set: PromptSet, f: FrameInfo, which = 'prompt'): 
           `(corners must lie in [${-f.width}, ${2 * f.width}] × [${-f.height}, ${2 * f.height}])`,
       );
     }
-    tokens.push([x0 * sx, y0 * sy, 2], [x1 * sx, y1 * sy, 3]);
+    tokens.push([...toModelFrame(f, x0, y0), 2], [...toModelFrame(f, x1, y1), 3]);
   } else {
     if (points.length === 0) throw new PromptError(`${which}: needs a box or at least one point`);
     // Upstream's _embed_points(pad=True): pad point inserted after the points, before the box.
@@ -96,9 +90,8 @@ export function promptTokensOf(set: PromptSet, f: FrameInfo, which = 'prompt'): 
     if (!(m instanceof Float32Array) || m.length !== MASK_SIDE * MASK_SIDE) {
       throw new PromptError(`${which}.maskInput: expected a Float32Array of ${MASK_SIDE}×${MASK_SIDE} logits, got ${m instanceof Float32Array ? m.length : typeof m} values`);
     }
-    for (let i = 0; i < m.length; i++) {
-      if (!Number.isFinite(m[i]!)) throw new PromptError(`${which}.maskInput: value ${m[i]} at index ${i}`);
-    }
+    const i = nonFiniteIndex(m);
+    if (i >= 0) throw new PromptError(`${which}.maskInput: value ${m[i]} at index ${i}`);
   }
   return tokens;
 }

@@ -5,40 +5,39 @@
 //   const out = await model.decode(emb, [{ box: [x0, y0, x1, y1] }]);
 //   out.masks[0]                                      // H×W, 1 inside
 import { assertDeviceAlive, deviceLost, deviceLostError, watchDevice, type Gpu } from '../gpu/device.js';
-import type { Plan } from '../gpu/plan.js';
-import { preprocess, modelFrameScale } from '../image/preprocess.js';
-import { longestSideShape, resizeLongestSide } from '../image/resize.js';
+import { kernelPaths } from '../gpu/kernels.js';
+import type { Plan, PlanOptions } from '../gpu/plan.js';
 import type { RgbImage } from '../image/decode.js';
+import { maskFromLogits } from '../image/mask.js';
+import { preprocess } from '../image/preprocess.js';
+import { resizeBilinear } from '../image/resize.js';
+import { nonFiniteIndex } from '../util/finite.js';
+import { INPUT_SIZE, MASK_SIDE } from './config.js';
 import { recordDecoder, type DecoderShape } from './decoder.js';
-import { IMG_SIZE, recordEncoder } from './encoder.js';
-import { promptTokensOf, PromptError, MASK_SIDE, type FrameInfo, type PromptSet } from './prompts.js';
+import { recordEncoder } from './encoder.js';
+import { imageFrame, ImageInputError, type FrameInfo } from './frame.js';
+import { promptTokensOf, PromptError, type PromptSet } from './prompts.js';
 import { ModelWeights, type LoadOptions, type Variant, type WeightProvider } from './weights.js';
 
-/**
- * Image size limits.
- *
- * - Each side must be 1 … MAX_INPUT_SIDE pixels, and the image no more than 512 times longer than it
- *   is wide (or the reverse): resizing to a longest side of 256 must leave the short side ≥ 1 pixel.
- * - The decoder writes full-resolution logits, H·W float32 per prompt set, into one GPU storage
- *   binding, so H·W·4 bytes must fit the device's maxStorageBufferBindingSize (and maxBufferSize).
- *   With WebGPU's default of 128 MiB that is H·W ≤ 33,554,432 pixels (8192×4096; 5792×5792).
- *   maxLogitsPixels(gpu) gives the device's figure; encode() rejects a larger image before running
- *   the encoder, with an ImageInputError naming the limit.
- * - decode() runs the prompt sets in chunks of at most MAX_DECODE_BATCH sets whose logits fit one
- *   binding (N·H·W·4 bytes ≤ the limit), so any number of sets works on any accepted image; the
- *   returned arrays hold N·H·W·5 bytes of CPU memory in all (float32 logits + uint8 masks).
- */
-export const MAX_INPUT_SIDE = 8192;
-/** Longest side : shortest side beyond which the short side resizes to 0 pixels. */
-export const MAX_ASPECT_RATIO = 512;
+export { ImageInputError, MAX_ASPECT_RATIO, MAX_INPUT_SIDE } from './frame.js';
+
+// Image size limits (frame.ts: each side 1 … MAX_INPUT_SIDE, at most MAX_ASPECT_RATIO : 1), and:
+//
+// - The decoder writes full-resolution logits, H·W float32 per prompt set, into one GPU storage
+//   binding, so H·W·4 bytes must fit the device's maxStorageBufferBindingSize (and maxBufferSize).
+//   With WebGPU's default of 128 MiB that is H·W ≤ 33,554,432 pixels (8192×4096; 5792×5792).
+//   maxLogitsPixels(gpu) gives the device's figure; encode() rejects a larger image before running
+//   the encoder, with an ImageInputError naming the limit.
+// - decode() runs the prompt sets in chunks of at most MAX_DECODE_BATCH sets whose logits fit one
+//   binding (N·H·W·4 bytes ≤ the limit), so any number of sets works on any accepted image; the
+//   returned arrays hold N·H·W·5 bytes of CPU memory in all (float32 logits + uint8 masks).
+
 /** The most prompt sets decoded in one GPU run. */
 export const MAX_DECODE_BATCH = 32;
 const MAX_DECODER_PLANS = 8;
 
-/** An image (or a prepared input and its frame) the model cannot take; the message says why. */
-export class ImageInputError extends Error {
-  override name = 'ImageInputError';
-}
+/** Options of SamUnet.load: how the weights are loaded (and, as they join, how the plans run). */
+export type SamUnetOptions = LoadOptions & PlanOptions;
 
 /** Bytes one storage binding may have on this device (the logits of one decode chunk). */
 function maxBindingBytes(gpu: Gpu): number {
@@ -51,23 +50,7 @@ export function maxLogitsPixels(gpu: Gpu): number {
   return Math.floor(maxBindingBytes(gpu) / 4);
 }
 
-function checkImageSize(width: number, height: number, what: string): void {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new ImageInputError(`${what}: bad size ${width}×${height} (width and height must be positive integers)`);
-  }
-  if (width > MAX_INPUT_SIDE || height > MAX_INPUT_SIDE) {
-    throw new ImageInputError(`${what}: ${width}×${height} exceeds the ${MAX_INPUT_SIDE}-pixel side limit (MAX_INPUT_SIDE); downscale it first`);
-  }
-  const [h, w] = longestSideShape(height, width, IMG_SIZE);
-  if (h < 1 || w < 1) {
-    throw new ImageInputError(
-      `${what}: ${width}×${height} is too elongated: resized to a longest side of ${IMG_SIZE} its short side would be 0 pixels ` +
-        `(at most ${MAX_ASPECT_RATIO}:1); pad or crop it first`,
-    );
-  }
-}
-
-function checkLogitsFit(gpu: Gpu, width: number, height: number, what: string): void {
+function checkLogitsFit(gpu: Gpu, { width, height }: FrameInfo, what: string): void {
   const max = maxLogitsPixels(gpu);
   if (width * height > max) {
     throw new ImageInputError(
@@ -76,6 +59,27 @@ function checkLogitsFit(gpu: Gpu, width: number, height: number, what: string): 
         `maxBufferSize ${gpu.device.limits.maxBufferSize}): at most ${max} pixels; downscale it first`,
     );
   }
+}
+
+/** The frame of an RGB image argument (its size checked). */
+function frameOfImage(image: RgbImage): FrameInfo {
+  if (image === null || typeof image !== 'object') throw new ImageInputError('image: expected { width, height, data } (8-bit RGB)');
+  return imageFrame(image.width, image.height, 'image');
+}
+
+/** The image's data checked, resized into `frame` and normalised: the 1×3×256×256 model input. */
+function modelInput(image: RgbImage, frame: FrameInfo): Float32Array {
+  const { width, height } = frame;
+  const data: unknown = image.data;
+  if (!(data instanceof Uint8Array) && !(data instanceof Uint8ClampedArray)) {
+    throw new ImageInputError(`image: data must be a Uint8Array of 8-bit RGB, got ${Object.prototype.toString.call(image.data)}`);
+  }
+  if (image.data.length !== width * height * 3) {
+    const per = image.data.length / (width * height);
+    const hint = per === 4 ? ' (this looks like RGBA: drop the alpha channel, or decode with decodeImage)' : per === 1 ? ' (this looks like greyscale: repeat it into R, G and B)' : '';
+    throw new ImageInputError(`image: ${image.data.length} bytes for ${width}×${height} RGB, which needs ${width * height * 3}${hint}`);
+  }
+  return preprocess(resizeBilinear(image, frame.inputW, frame.inputH), INPUT_SIZE);
 }
 
 /** An encoded image: its embeddings on the GPU, ready for any number of decodes. */
@@ -131,7 +135,7 @@ export class SamUnet {
   private embeddingsAlive = new Set<ImageEmbedding>();
   private destroyed = false;
 
-  private constructor(gpu: Gpu, weights: ModelWeights) {
+  private constructor(gpu: Gpu, weights: ModelWeights, private readonly planOptions: PlanOptions) {
     this.gpu = gpu;
     this.weights = weights;
     watchDevice(gpu.device);
@@ -140,14 +144,11 @@ export class SamUnet {
   /**
    * Loads and uploads the weights. `opts.precision: 'f16'` holds the ViT linear weights in float16
    * on the GPU (half their bytes; f32 accumulation; no device feature needed), see LoadOptions.
+   * `opts.kernels` forces a kernel family's variant in every plan (PlanOptions; default: the adapter's).
    */
-  static async load(gpu: Gpu, src: WeightProvider, opts: LoadOptions = {}): Promise<SamUnet> {
-    const weights = await ModelWeights.load(gpu, src, opts);
-    weights.concat('prompt_encoder.sam_prompt_encoder.label_embeddings', [
-      'prompt_encoder.sam_prompt_encoder.not_a_point_embed.weight',
-      ...[0, 1, 2, 3].map((i) => `prompt_encoder.sam_prompt_encoder.point_embeddings.${i}.weight`),
-    ]);
-    return new SamUnet(gpu, weights);
+  static async load(gpu: Gpu, src: WeightProvider, opts: SamUnetOptions = {}): Promise<SamUnet> {
+    kernelPaths(gpu.info, opts.kernels); // a bad choice fails here, before the weights load
+    return new SamUnet(gpu, await ModelWeights.load(gpu, src, opts), { kernels: opts.kernels });
   }
 
   get variant(): Variant {
@@ -163,7 +164,7 @@ export class SamUnet {
   async encoderPlan(): Promise<Plan> {
     this.check('encode');
     if (!this.encoder) {
-      const p = recordEncoder(this.gpu, this.weights);
+      const p = recordEncoder(this.gpu, this.weights, [], this.planOptions);
       this.encoderObj = p;
       const built = p.build().then(() => p);
       this.encoder = built;
@@ -188,53 +189,39 @@ export class SamUnet {
 
   /** Resizes, normalises and pads an RGB image; returns the model input and its frame. */
   static prepare(image: RgbImage): { input: Float32Array; frame: FrameInfo } {
-    if (image === null || typeof image !== 'object') throw new ImageInputError('image: expected { width, height, data } (8-bit RGB)');
-    const { width, height } = image;
-    checkImageSize(width, height, 'image');
-    const data: unknown = image.data;
-    if (!(data instanceof Uint8Array) && !(data instanceof Uint8ClampedArray)) {
-      throw new ImageInputError(`image: data must be a Uint8Array of 8-bit RGB, got ${Object.prototype.toString.call(image.data)}`);
-    }
-    if (image.data.length !== width * height * 3) {
-      const per = image.data.length / (width * height);
-      const hint = per === 4 ? ' (this looks like RGBA: drop the alpha channel, or decode with decodeImage)' : per === 1 ? ' (this looks like greyscale: repeat it into R, G and B)' : '';
-      throw new ImageInputError(`image: ${image.data.length} bytes for ${width}×${height} RGB, which needs ${width * height * 3}${hint}`);
-    }
-    const resized = resizeLongestSide(image, IMG_SIZE);
-    const { newW, newH } = modelFrameScale(width, height, IMG_SIZE);
-    return { input: preprocess(resized, IMG_SIZE), frame: { width, height, inputW: newW, inputH: newH } };
+    const frame = frameOfImage(image);
+    return { input: modelInput(image, frame), frame };
   }
 
   /** Runs the encoder on an RGB image; the result stays on the GPU until destroyed. */
   async encode(image: RgbImage): Promise<ImageEmbedding> {
     this.check('encode');
-    if (image !== null && typeof image === 'object') {
-      checkImageSize(image.width, image.height, 'image');
-      checkLogitsFit(this.gpu, image.width, image.height, 'image'); // before spending the encoder on it
-    }
-    const { input, frame } = SamUnet.prepare(image);
-    return this.encodeInput(input, frame);
+    const frame = frameOfImage(image);
+    checkLogitsFit(this.gpu, frame, 'image'); // before spending the resize and the encoder on it
+    return this.runEncoder(modelInput(image, frame), frame);
   }
 
   /** Runs the encoder on a prepared 1×3×256×256 input; `frame` must be what prepare() gives. */
   async encodeInput(input: Float32Array, frame: FrameInfo): Promise<ImageEmbedding> {
     this.check('encode');
-    const size = 3 * IMG_SIZE * IMG_SIZE;
+    const size = 3 * INPUT_SIZE * INPUT_SIZE;
     if (!(input instanceof Float32Array) || input.length !== size) {
-      throw new ImageInputError(`encodeInput: input must be a Float32Array of 1×3×${IMG_SIZE}×${IMG_SIZE} = ${size} values, got ${input instanceof Float32Array ? input.length : Object.prototype.toString.call(input)}`);
+      throw new ImageInputError(`encodeInput: input must be a Float32Array of 1×3×${INPUT_SIZE}×${INPUT_SIZE} = ${size} values, got ${input instanceof Float32Array ? input.length : Object.prototype.toString.call(input)}`);
     }
-    for (let i = 0; i < size; i++) {
-      if (!Number.isFinite(input[i]!)) throw new ImageInputError(`encodeInput: input holds ${input[i]} at index ${i}`);
-    }
+    const bad = nonFiniteIndex(input);
+    if (bad >= 0) throw new ImageInputError(`encodeInput: input holds ${input[bad]} at index ${bad}`);
     if (frame === null || typeof frame !== 'object') throw new ImageInputError('encodeInput: frame must be { width, height, inputW, inputH }');
-    checkImageSize(frame.width, frame.height, 'encodeInput: frame');
-    const { newW, newH } = modelFrameScale(frame.width, frame.height, IMG_SIZE);
-    if (frame.inputW !== newW || frame.inputH !== newH) {
+    const expected = imageFrame(frame.width, frame.height, 'encodeInput: frame');
+    if (frame.inputW !== expected.inputW || frame.inputH !== expected.inputH) {
       throw new ImageInputError(
-        `encodeInput: frame ${frame.width}×${frame.height} resizes to ${newW}×${newH}, but the frame says ${frame.inputW}×${frame.inputH} (use SamUnet.prepare)`,
+        `encodeInput: frame ${frame.width}×${frame.height} resizes to ${expected.inputW}×${expected.inputH}, but the frame says ${frame.inputW}×${frame.inputH} (use SamUnet.prepare)`,
       );
     }
-    checkLogitsFit(this.gpu, frame.width, frame.height, 'encodeInput: frame');
+    checkLogitsFit(this.gpu, expected, 'encodeInput: frame');
+    return this.runEncoder(input, expected);
+  }
+
+  private async runEncoder(input: Float32Array, frame: FrameInfo): Promise<ImageEmbedding> {
     const p = await this.encoderPlan();
     const device = this.gpu.device;
     const make = (name: string) =>
@@ -251,7 +238,7 @@ export class SamUnet {
       m.destroy();
       throw err;
     }
-    const emb = new ImageEmbedding({ width: frame.width, height: frame.height, inputW: frame.inputW, inputH: frame.inputH }, e, m, this);
+    const emb = new ImageEmbedding(frame, e, m, this);
     this.embeddingsAlive.add(emb);
     return emb;
   }
@@ -275,7 +262,7 @@ export class SamUnet {
       this.decoders.delete(key);
       this.decoders.set(key, entry); // most recently used last
     } else {
-      const plan = recordDecoder(this.gpu, this.weights, shape);
+      const plan = recordDecoder(this.gpu, this.weights, shape, [], this.planOptions);
       this.liveDecoders.add(plan);
       const built = plan.build().then(() => plan);
       entry = built;
@@ -333,7 +320,7 @@ export class SamUnet {
     const sets = Array.isArray(prompts) ? (prompts as readonly PromptSet[]) : [prompts as PromptSet];
     if (sets.length === 0) throw new PromptError('decode: no prompt sets given');
     const f = emb.frame;
-    checkLogitsFit(this.gpu, f.width, f.height, 'decode');
+    checkLogitsFit(this.gpu, f, 'decode');
     const tokens = sets.map((s, i) => promptTokensOf(s, f, sets.length > 1 ? `prompts[${i}]` : 'prompt'));
     // Snapshot the mask prompts now: the caller may reuse its arrays while the GPU runs.
     const masks = sets.map((s) => (s.maskInput ? s.maskInput.slice() : null));
@@ -392,24 +379,20 @@ export class SamUnet {
       this.unpin(plan);
     }
     const hw = f.width * f.height;
+    const low = MASK_SIDE * MASK_SIDE;
     idx.forEach((si, j) => {
-      const low = out.low_res_logits!.slice(j * 4096, (j + 1) * 4096);
+      const lowRes = out.low_res_logits!.slice(j * low, (j + 1) * low);
       const logits = out.logits!.slice(j * hw, (j + 1) * hw);
       // A NaN logit would read as background: a silently wrong mask. Refuse it.
-      for (const [what, v] of [['low-resolution logits', low], ['logits', logits]] as const) {
-        for (let k = 0; k < v.length; k++) {
-          if (!Number.isFinite(v[k]!)) {
-            throw new Error(
-              `decode: prompt set ${si} gave ${v[k]} in its ${what} at index ${k}: the weights or inputs overflow float32; no mask is returned`,
-            );
-          }
+      for (const [what, v] of [['low-resolution logits', lowRes], ['logits', logits]] as const) {
+        const k = nonFiniteIndex(v);
+        if (k >= 0) {
+          throw new Error(`decode: prompt set ${si} gave ${v[k]} in its ${what} at index ${k}: the weights or inputs overflow float32; no mask is returned`);
         }
       }
-      const mask = new Uint8Array(hw);
-      for (let k = 0; k < hw; k++) mask[k] = logits[k]! > 0 ? 1 : 0;
-      result.lowResLogits[si] = low;
+      result.lowResLogits[si] = lowRes;
       result.logits[si] = logits;
-      result.masks[si] = mask;
+      result.masks[si] = maskFromLogits(logits, f.width, f.height, 1);
     });
   }
 

@@ -2,8 +2,9 @@
 // the package root, which never reaches node:fs; this file does.
 import { open } from 'node:fs/promises';
 import type { Gpu } from '../gpu/device.js';
-import { streamWeights, type StreamWeightProvider, type StreamWeightsOptions } from '../model/providers.js';
-import { ModelWeights, type Variant } from '../model/weights.js';
+import type { Variant } from '../model/config.js';
+import { ModelWeights } from '../model/weights.js';
+import { streamWeights, type StreamWeightProvider, type StreamWeightsOptions } from '../weights/sources.js';
 
 export { fileSource, type FileSource } from '../safetensors/node.js';
 

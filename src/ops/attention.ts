@@ -1,5 +1,6 @@
 // Fused multi-head attention (shaders/attention.wgsl): the mask decoder's Attention core.
-import { ceilDiv, f32bits, grid, type Plan } from '../gpu/plan.js';
+import { ceilDiv, grid } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
 
 /** Floats per K (and V) tile in the shader; a tile holds TILE / (d + 1) keys. */
@@ -48,7 +49,7 @@ export function attention(p: Plan, q: Tensor, k: Tensor, v: Tensor, opts: Attent
     constants: { HD: d, KS: ks, HAS_BIAS: opts.bias ? 1 : 0 },
     inputs: [q, k, v, opts.bias ?? q],
     outputs: [y],
-    params: [B, Tq, Tk, H, C, nqb, f32bits(1 / Math.sqrt(d)), 0],
+    params: { B, Tq, Tk, H, C, nqb, scale: 1 / Math.sqrt(d) },
     groups: grid(B * H * nqb),
     label,
   });

@@ -2,9 +2,9 @@
 // (shaders/attention_relpos.wgsl; on software adapters shaders/attention_relpos_cpu.wgsl):
 // everything between the qkv Linear and the proj Linear of a ViT block, including the window
 // padding / partition / unpartition.
-import { ceilDiv, f32bits, grid, type Plan } from '../gpu/plan.js';
+import { ceilDiv, grid } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
-import { useSoftwareKernel } from './kernel_path.js';
 
 /** Real queries per workgroup in the shader (attention_relpos.wgsl; attention_relpos_cpu.wgsl: 128). */
 const QPW = 16;
@@ -24,10 +24,10 @@ export interface AttentionRelPosOptions {
 
 /**
  * The kernel attentionRelPos records on `p` now for head dim d: 'cpu' (attention_relpos_cpu.wgsl, on a
- * software adapter when d % 4 == 0; see kernel_path.ts) or 'tiled' (attention_relpos.wgsl).
+ * plan's attention path is 'cpu' and d % 4 == 0; see gpu/kernels.ts) or 'tiled' (attention_relpos.wgsl).
  */
 export function attentionRelPosKernel(p: Plan, d: number): 'cpu' | 'tiled' {
-  return d % 4 === 0 && useSoftwareKernel(p, 'attention') ? 'cpu' : 'tiled';
+  return d % 4 === 0 && p.kernels.attention === 'cpu' ? 'cpu' : 'tiled';
 }
 
 /**
@@ -75,15 +75,9 @@ export function attentionRelPos(
     }
   }
   const y = p.temp([B, T, C], label);
-  p.dispatch({
-    shader: cpu ? 'attention_relpos_cpu' : 'attention_relpos',
-    constants: { HD: d },
-    inputs: [qkv, qkvBias, relPosH, relPosW],
-    outputs: [y],
-    // d / 4: the CPU kernel's d4 (attention_relpos.wgsl reads the first 8 words only).
-    params: [B, S, ws, H, C, nw, nblk, f32bits(d ** -0.5), d / 4, 0, 0, 0],
-    groups: grid(B * H * nblk),
-    label,
-  });
+  const common = { constants: { HD: d }, inputs: [qkv, qkvBias, relPosH, relPosW], outputs: [y], groups: grid(B * H * nblk), label };
+  const params = { B, S, ws, H, C, nw, nblk, scale: d ** -0.5 };
+  if (cpu) p.dispatch({ shader: 'attention_relpos_cpu', ...common, params: { ...params, d4: d / 4 } });
+  else p.dispatch({ shader: 'attention_relpos', ...common, params });
   return y;
 }

@@ -1,9 +1,9 @@
 // 2-D convolution, NCHW, as an implicit GEMM (shaders/conv2d.wgsl); on software adapters as the
 // CPU-shaped GEMM (shaders/matmul_cpu.wgsl) over x itself (1×1) or over its im2col matrix
 // (shaders/conv2d_im2col.wgsl).
-import { ceilDiv, type Plan } from '../gpu/plan.js';
+import { ceilDiv } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
-import { useSoftwareKernel } from './kernel_path.js';
 import { ACT_CODE, cpuGemm, tileRows, type Activation } from './matmul.js';
 
 const TILE = 64;
@@ -23,7 +23,7 @@ export function conv2dKernel(
 ): 'cpu-1x1' | 'cpu-im2col' | 'tiled' {
   const K = C * kh * kw;
   const K4 = Math.ceil(K / 4) * 4;
-  if (!useSoftwareKernel(p, 'gemm') || Math.ceil(NP / 16) > 65535 || (K4 / 4) * batch > 65535) return 'tiled';
+  if (p.kernels.gemm !== 'cpu' || Math.ceil(NP / 16) > 65535 || (K4 / 4) * batch > 65535) return 'tiled';
   if (kh === 1 && kw === 1 && stride === 1 && pad === 0 && NP % 4 === 0 && K % 4 === 0) return 'cpu-1x1';
   // The im2col matrix must fit one storage binding.
   const lim = p.device.limits;
@@ -78,11 +78,10 @@ export function conv2d(
       // The weight with rows zero-padded to K4 (the stem's 7×7×3 = 147), remade every run: O·K4 floats.
       const wp = p.temp([O, K4], `${label}.weight4`);
       p.dispatch({
-        shader: 'conv2d_im2col',
-        constants: { MODE: 1 },
+        shader: 'pad_rows4',
         inputs: [w],
         outputs: [wp],
-        params: [C, O, W, Wo, kh, kw, stride, pad, K, NP, K4, 0],
+        params: { K, K4 },
         groups: [ceilDiv(K4 / 4, 16), O],
         label: `${label}.weight4`,
       });
@@ -94,7 +93,7 @@ export function conv2d(
       constants: { KV: IM2COL_KV },
       inputs: [x],
       outputs: [cols],
-      params: [C, H, W, Wo, kh, kw, stride, pad, K, NP, K4, 0],
+      params: { C, H, W, Wo, kh, kw, stride, pad, K, NP, K4 },
       groups: [ceilDiv(Wo, 16), Ho, ceilDiv(K4 / 4, IM2COL_KV) * N],
       label: `${label}.im2col`,
     });
@@ -111,7 +110,7 @@ export function conv2d(
     // Disabled bias / residual bindings are filled with `x` (never read).
     inputs: [x, w, b ?? x, opts.residual ?? x],
     outputs: [y],
-    params: [C, H, W, O, Wo, Ho * Wo, kh, kw, stride, pad, C * kh * kw, 0],
+    params: { C, H, W, O, Wo, NP, kh, kw, stride, pad, K },
     groups: [gx, gy, N],
     label,
   });

@@ -1,9 +1,9 @@
 // ConvTranspose2d with kernel 2 and stride 2, NCHW (shaders/conv_transpose2x2.wgsl); on software
 // adapters the same GEMM on the CPU-shaped kernel (shaders/matmul_cpu.wgsl, its transposed-conv
 // output mode).
-import { ceilDiv, type Plan } from '../gpu/plan.js';
+import { ceilDiv } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
-import { useSoftwareKernel } from './kernel_path.js';
 import { ACT_CODE, cpuGemm, tileRows, type Activation } from './matmul.js';
 
 const TILE = 64;
@@ -13,7 +13,7 @@ const TILE = 64;
  * reads x [C, H·W] as vec4 rows: H·W % 4 == 0) or 'tiled' (conv_transpose2x2.wgsl, the real-GPU kernel).
  */
 export function convTranspose2x2Kernel(p: Plan, H: number, W: number): 'cpu' | 'tiled' {
-  return useSoftwareKernel(p, 'gemm') && (H * W) % 4 === 0 ? 'cpu' : 'tiled';
+  return p.kernels.gemm === 'cpu' && (H * W) % 4 === 0 ? 'cpu' : 'tiled';
 }
 
 /**
@@ -53,7 +53,7 @@ export function convTranspose2x2(
     // Without bias its binding is filled with `x` (never read).
     inputs: [x, w, b ?? x],
     outputs: [y],
-    params: [C, O, H, W],
+    params: { C, O, H, W },
     groups: [gx, gy, N],
     label,
   });

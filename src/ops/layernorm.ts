@@ -2,17 +2,17 @@
 // an NCHW tensor, optionally fused with GELU (shaders/layernorm2d.wgsl). Both two-pass (mean, then
 // the mean square deviation), like PyTorch. On a software adapter both take a barrier-free variant
 // (layernorm_cpu.wgsl, layernorm2d_cpu.wgsl) where its vec4 alignment holds.
-import { ceilDiv, f32bits, grid, type Plan } from '../gpu/plan.js';
+import { ceilDiv, grid } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
-import { useSoftwareKernel } from './kernel_path.js';
 
 /**
  * The kernels a LayerNorm recorded on `p` now takes: 'cpu' (one invocation per row / per 4 pixels, on
- * a software adapter when `aligned`: C % 4 == 0, H·W % 4 == 0 for 2d; see kernel_path.ts) or 'tiled'
+ * the plan's norm path is 'cpu' and `aligned`: C % 4 == 0, H·W % 4 == 0 for 2d; see gpu/kernels.ts) or 'tiled'
  * (workgroup reductions, the real-GPU kernels).
  */
 export function normKernel(p: Plan, aligned: boolean): 'cpu' | 'tiled' {
-  return aligned && useSoftwareKernel(p, 'norm') ? 'cpu' : 'tiled';
+  return aligned && p.kernels.norm === 'cpu' ? 'cpu' : 'tiled';
 }
 
 /** Lanes per row for a row-per-segment reduction: a power of two in 32..256, about the row length. */
@@ -35,7 +35,7 @@ export function layerNorm(p: Plan, x: Tensor, g: Tensor, b: Tensor, eps: number,
       shader: 'layernorm_cpu',
       inputs: [x, g, b],
       outputs: [y],
-      params: [rows, C / 4, f32bits(eps), 0],
+      params: { rows, C4: C / 4, eps },
       groups: grid(ceilDiv(rows, 64)),
       label,
     });
@@ -47,7 +47,7 @@ export function layerNorm(p: Plan, x: Tensor, g: Tensor, b: Tensor, eps: number,
     constants: { TPR: tpr },
     inputs: [x, g, b],
     outputs: [y],
-    params: [rows, C, f32bits(eps), 0],
+    params: { rows, C, eps },
     groups: grid(ceilDiv(rows, 256 / tpr)),
     label,
   });
@@ -88,7 +88,7 @@ export function layerNorm2d(
       constants: { ACT: opts.act === 'gelu' ? 1 : 0 },
       inputs: [x, g, b],
       outputs: [y],
-      params: [total, C, HW / 4, f32bits(eps)],
+      params: { total, C, HW4: HW / 4, eps },
       groups: grid(ceilDiv(total, 64)),
       label,
     });
@@ -103,7 +103,7 @@ export function layerNorm2d(
     constants: { PX: px, ACT: opts.act === 'gelu' ? 1 : 0 },
     inputs: [x, g, b],
     outputs: [y],
-    params: [C, HW, blocks, total, f32bits(eps), 0, 0, 0],
+    params: { C, HW, blocks, total, eps },
     groups: grid(total),
     label,
   });

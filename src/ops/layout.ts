@@ -1,9 +1,9 @@
 // Layout changes: general permutation (shaders/layout_permute.wgsl when the innermost dim stays,
-// shaders/layout_transpose.wgsl, a tiled transpose, when it moves) and the channels-last padding and
-// window partition / merge of SAM's windowed attention (shaders/layout_window.wgsl).
-import { ceilDiv, grid, type Plan } from '../gpu/plan.js';
-import { expectShape, type Tensor } from '../gpu/tensor.js';
-import { useSoftwareKernel } from './kernel_path.js';
+// shaders/layout_transpose.wgsl, a tiled transpose, when it moves). SAM's window partition / merge
+// happens inside the attention kernels (attention_relpos.ts).
+import { ceilDiv, grid } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
+import type { Tensor } from '../gpu/tensor.js';
 
 /**
  * The same permutation on fewer dims: size-1 dims dropped, and input dims that stay adjacent and in
@@ -35,10 +35,10 @@ export function simplifyPermutation(shape: readonly number[], perm: readonly num
 
 /**
  * The layout_transpose.wgsl variant a permute recorded on `p` now takes: 'cpu' (no workgroup memory,
- * on a software adapter; see kernel_path.ts) or 'tiled' (workgroup-memory tiles, the real-GPU path).
+ * the plan's layout path; see gpu/kernels.ts) or 'tiled' (workgroup-memory tiles, the real-GPU path).
  */
 export function transposeKernel(p: Plan): 'cpu' | 'tiled' {
-  return useSoftwareKernel(p, 'layout') ? 'cpu' : 'tiled';
+  return p.kernels.layout;
 }
 
 /** x.permute(perm) made contiguous; rank ≤ 6. */
@@ -64,13 +64,13 @@ export function permute(p: Plan, x: Tensor, perm: number[], label = 'permute'): 
   const Q = P[n - 1]!;
   if (Q === L) {
     // Innermost dim unchanged: a strided gather, coalesced on both sides.
-    const d = [...new Array<number>(6 - n).fill(1), ...P.map((k) => dims[k]!)];
-    const s = [...new Array<number>(6 - n).fill(0), ...P.map((k) => inStride[k]!)];
+    const [, d1, d2, d3, d4, d5] = [...new Array<number>(6 - n).fill(1), ...P.map((k) => dims[k]!)] as number[];
+    const [s0, s1, s2, s3, s4, s5] = [...new Array<number>(6 - n).fill(0), ...P.map((k) => inStride[k]!)] as number[];
     p.dispatch({
       shader: 'layout_permute',
       inputs: [x],
       outputs: [y],
-      params: [y.size, d[1]!, d[2]!, d[3]!, d[4]!, d[5]!, 0, 0, ...s, 0, 0],
+      params: { n: y.size, d1: d1!, d2: d2!, d3: d3!, d4: d4!, d5: d5!, s0: s0!, s1: s1!, s2: s2!, s3: s3!, s4: s4!, s5: s5! },
       groups: grid(ceilDiv(y.size, 256)),
       label,
     });
@@ -78,67 +78,24 @@ export function permute(p: Plan, x: Tensor, perm: number[], label = 'permute'): 
   }
   const others = dims.map((_, k) => k).filter((k) => k !== Q && k !== L);
   while (others.length < 4) others.unshift(-1);
+  // Per other dim j (absent ones: size 1, strides 0): its size Dj and its input / output strides.
   const D = others.map((k) => (k < 0 ? 1 : dims[k]!));
   const si = others.map((k) => (k < 0 ? 0 : inStride[k]!));
   const so = others.map((k) => (k < 0 ? 0 : outStride[k]!));
   const TQ = ceilDiv(dims[Q]!, 32);
   const TL = ceilDiv(dims[L]!, 32);
   const total = TQ * TL * D.reduce((a, b) => a * b, 1);
+  const [D0, D1, D2, D3] = D as [number, number, number, number];
+  const [si0, si1, si2, si3] = si as [number, number, number, number];
+  const [so0, so1, so2, so3] = so as [number, number, number, number];
   p.dispatch({
     shader: 'layout_transpose',
     constants: { CPU: transposeKernel(p) === 'cpu' ? 1 : 0 },
     inputs: [x],
     outputs: [y],
-    params: [dims[Q]!, dims[L]!, TQ, TL, inStride[Q]!, outStride[L]!, total, 0, ...D, ...si, ...so],
+    params: { DQ: dims[Q]!, DL: dims[L]!, TQ, TL, sQ: inStride[Q]!, sL: outStride[L]!, total, D0, D1, D2, D3, si0, si1, si2, si3, so0, so1, so2, so3 },
     groups: grid(total),
     label,
   });
   return y;
-}
-
-type WindowMode = 0 | 1 | 2;
-
-function windowOp(p: Plan, mode: WindowMode, x: Tensor, outShape: number[], words: number[], label: string): Tensor {
-  const y = p.temp(outShape, label);
-  p.dispatch({
-    shader: 'layout_window',
-    constants: { MODE: mode },
-    inputs: [x],
-    outputs: [y],
-    params: [y.size, ...words],
-    groups: grid(ceilDiv(y.size, 256)),
-    label,
-  });
-  return y;
-}
-
-/** Zero-pads x [B, H, W, C] (channels-last) at the bottom and right to [B, Hp, Wp, C]. */
-export function padHW(p: Plan, x: Tensor, Hp: number, Wp: number, label = 'pad_hw'): Tensor {
-  expectShape(x, [-1, -1, -1, -1], `${label}: input`);
-  const [B, H, W, C] = x.shape as [number, number, number, number];
-  if (Hp < H || Wp < W) throw new Error(`${label}: cannot pad [${x.shape}] to ${Hp}×${Wp}`);
-  return windowOp(p, 0, x, [B, Hp, Wp, C], [H, W, C, Hp, Wp, 0, 0], label);
-}
-
-/**
- * SAM's window_partition: x [B, H, W, C] zero-padded to multiples of ws, split into windows
- * [B·nH·nW, ws, ws, C], row-major over (nH, nW) within each image.
- */
-export function windowPartition(p: Plan, x: Tensor, ws: number, label = 'window_partition'): Tensor {
-  expectShape(x, [-1, -1, -1, -1], `${label}: input`);
-  const [B, H, W, C] = x.shape as [number, number, number, number];
-  const nH = ceilDiv(H, ws);
-  const nW = ceilDiv(W, ws);
-  return windowOp(p, 1, x, [B * nH * nW, ws, ws, C], [H, W, C, ws, 0, nH, nW], label);
-}
-
-/** SAM's window_unpartition: windows [B·nH·nW, ws, ws, C] merged and cropped to [B, H, W, C]. */
-export function windowUnpartition(p: Plan, w: Tensor, ws: number, H: number, W: number, label = 'window_unpartition'): Tensor {
-  const nH = ceilDiv(H, ws);
-  const nW = ceilDiv(W, ws);
-  expectShape(w, [-1, ws, ws, -1], `${label}: windows`);
-  const [nWin, , , C] = w.shape as [number, number, number, number];
-  if (nWin % (nH * nW) !== 0) throw new Error(`${label}: ${nWin} windows are not a multiple of ${nH}×${nW} for ${H}×${W}`);
-  const B = nWin / (nH * nW);
-  return windowOp(p, 2, w, [B, H, W, C], [H, W, C, ws, 0, nH, nW], label);
 }

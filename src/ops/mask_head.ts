@@ -1,7 +1,8 @@
 // SAM-UNet's med-token mask product with the last 3×3 conv (p1) of embedding_maskfeature folded in
 // (shaders/mask_head.wgsl): low = h · (conv3x3(f; W3, b3) + msf), computed as one conv with the
 // per-set weight weff = h · W3, so the conv has one output channel per prompt set instead of Ch.
-import { ceilDiv, grid, type Plan } from '../gpu/plan.js';
+import { ceilDiv, grid } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
 import { matmul } from './matmul.js';
 
@@ -26,7 +27,7 @@ export function maskHead(p: Plan, f: Tensor, h: Tensor, w3: Tensor, b3: Tensor, 
     shader: 'mask_head',
     inputs: [f, weff, h, b3, msf],
     outputs: [low],
-    params: [N, Cf, Ch, H, W, 0, 0, 0],
+    params: { N, Cf, Ch, H, W },
     groups: grid(ceilDiv(quads, 64)),
     label,
   });

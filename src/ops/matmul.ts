@@ -1,10 +1,10 @@
-// Linear layers and batched matmul on one register-tiled GEMM (shaders/matmul.wgsl), or on software
+// Linear layers and matmul on one register-tiled GEMM (shaders/matmul.wgsl), or on software
 // adapters on the CPU-shaped GEMM (shaders/matmul_cpu.wgsl), which conv2d and convTranspose2x2 use too.
-// A linear weight may be held in half precision (F16Weight): the same kernels then read it through
+// A linear weight may be an f16 tensor (Tensor.dtype): the same kernels then read it through
 // matmul_f16w.wgsl / matmul_cpu_f16w.wgsl, converting each value to f32 and accumulating in f32.
-import { ceilDiv, type Plan } from '../gpu/plan.js';
-import { expectShape, Tensor } from '../gpu/tensor.js';
-import { useSoftwareKernel } from './kernel_path.js';
+import { ceilDiv } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
+import { expectShape, type Tensor } from '../gpu/tensor.js';
 
 export type Activation = 'none' | 'relu' | 'gelu';
 export const ACT_CODE: Readonly<Record<Activation, number>> = { none: 0, relu: 1, gelu: 2 };
@@ -33,33 +33,10 @@ export function cpuGemmWY(M: number): number {
   return wy;
 }
 
-/**
- * A weight held on the GPU in half precision ("f16 weights, f32 accumulation"): the IEEE binary16
- * values of a row-major tensor of `shape`, two per 32-bit word (element e in bits 16·(e % 2) ..
- * 16·(e % 2) + 15 of word e / 2, i.e. a little-endian Uint16Array viewed as words), in the plan
- * tensor `words` of ceil(numel / 2) words. linear() takes it in place of an f32 weight. The kernels
- * unpack with WGSL's core unpack2x16float, so no device feature (shader-f16) is needed.
- */
-export interface F16Weight {
-  readonly dtype: 'f16';
-  readonly words: Tensor;
-  readonly shape: readonly number[];
-  readonly label: string;
-}
-
-/** An F16Weight of `shape` over the packed words `words` (checks that their count matches). */
-export function f16Weight(words: Tensor, shape: readonly number[], label = words.label): F16Weight {
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (words.size !== Math.ceil(n / 2)) {
-    throw new Error(`f16 weight '${label}': [${shape}] needs ${Math.ceil(n / 2)} packed words, '${words.label}' has ${words.size}`);
-  }
-  return { dtype: 'f16', words, shape: Object.freeze([...shape]), label };
-}
-
 /** What both GEMM kernels take: operands, output, sizes, batch strides, activation. */
 export interface GemmOperands {
   a: Tensor;
-  /** f32 values, or with bF16 the packed binary16 words of an F16Weight (indexed as its elements). */
+  /** f32 values, or with bF16 an f16 tensor (packed binary16 words, indexed as its elements). */
   b: Tensor;
   /** b holds binary16 pairs (matmul_f16w.wgsl / matmul_cpu_f16w.wgsl); default false. */
   bF16?: boolean;
@@ -119,22 +96,24 @@ export function cpuGemm(p: Plan, g: CpuGemm): void {
     // Disabled bias / residual bindings are filled with `a` (never read).
     inputs: [g.a, g.b, g.bias ?? g.a, g.residual ?? g.a],
     outputs: [g.out],
-    params: [g.M, g.N, g.K, g.sA, g.sB, g.W ?? 0, 0, 0],
+    params: { M: g.M, N: g.N, K: g.K, sA: g.sA, sB: g.sB, W: g.W ?? 0 },
     groups: [gx, gy, g.batch],
     label: g.label,
   });
 }
 
-interface Gemm extends GemmOperands {
+/** A GEMM for gemm(): b is [batch, K, N], or [batch, N, K] with transB. */
+export interface Gemm extends GemmOperands {
   transB: boolean;
 }
 
 /** The kernel linear / matmul record on `p` now for this GEMM: matmul_cpu.wgsl ('cpu') or matmul.wgsl ('tiled'). */
 export function gemmKernel(p: Plan, M: number, N: number, K: number, transB: boolean): 'cpu' | 'tiled' {
-  return useSoftwareKernel(p, 'gemm') && cpuGemmFits(M, N, K, false, !transB) ? 'cpu' : 'tiled';
+  return p.kernels.gemm === 'cpu' && cpuGemmFits(M, N, K, false, !transB) ? 'cpu' : 'tiled';
 }
 
-function gemm(p: Plan, g: Gemm): void {
+/** One dispatch of the GEMM on the plan's gemm path (gemmKernel): C = epilogue(A · B), batched. */
+export function gemm(p: Plan, g: Gemm): void {
   if (gemmKernel(p, g.M, g.N, g.K, g.transB) === 'cpu') {
     cpuGemm(p, {
       a: g.a, b: g.b, bF16: g.bF16, bias: g.bias, residual: g.residual, out: g.out, batch: g.batch, M: g.M, N: g.N, K: g.K,
@@ -152,7 +131,7 @@ function gemm(p: Plan, g: Gemm): void {
     // Disabled bias / residual bindings are filled with `a` (never read).
     inputs: [g.a, g.b, g.bias ?? g.a, g.residual ?? g.a],
     outputs: [g.out],
-    params: [g.M, g.N, g.K, g.sA, g.sB, 0, 0, 0],
+    params: { M: g.M, N: g.N, K: g.K, sA: g.sA, sB: g.sB },
     groups: [gx, gy, g.batch],
     label: g.label,
   });
@@ -160,52 +139,37 @@ function gemm(p: Plan, g: Gemm): void {
 
 /**
  * nn.Linear: y = act(x · wᵀ + b) (+ residual, added after the activation).
- * x [..., K], w [N, K] (f32, or an F16Weight), b [N] → y [..., N].
+ * x [..., K], w [N, K] (an f32 or f16 tensor), b [N] → y [..., N].
  */
 export function linear(
   p: Plan,
   x: Tensor,
-  w: Tensor | F16Weight,
+  w: Tensor,
   b: Tensor | null,
   opts: { act?: Activation; residual?: Tensor; label?: string } = {},
 ): Tensor {
   const label = opts.label ?? 'linear';
   const K = x.dim(-1);
-  let N: number;
-  if (w instanceof Tensor) {
-    expectShape(w, [-1, K], `${label} weight`);
-    N = w.dim(0);
-  } else {
-    if (w.shape.length !== 2 || w.shape[1] !== K) throw new Error(`${label} weight: f16 '${w.label}' has shape [${w.shape}], expected [?,${K}]`);
-    N = w.shape[0]!;
-    if (w.words.size !== Math.ceil((N * K) / 2)) throw new Error(`${label} weight: f16 '${w.label}' [${w.shape}] has ${w.words.size} packed words, expected ${Math.ceil((N * K) / 2)}`);
-  }
+  expectShape(w, [-1, K], `${label} weight`, ['f32', 'f16']);
+  const N = w.dim(0);
   if (b) expectShape(b, [N], `${label} bias`);
   const outShape = [...x.shape.slice(0, -1), N];
   if (opts.residual) expectShape(opts.residual, outShape, `${label} residual`);
   const M = x.size / K;
   const y = p.temp(outShape, label);
-  const [wb, bF16] = w instanceof Tensor ? [w, false] : [w.words, true];
-  gemm(p, { a: x, b: wb, bF16, bias: b, residual: opts.residual ?? null, out: y, batch: 1, M, N, K, sA: 0, sB: 0, transB: true, act: opts.act ?? 'none', label });
+  gemm(p, { a: x, b: w, bF16: w.dtype === 'f16', bias: b, residual: opts.residual ?? null, out: y, batch: 1, M, N, K, sA: 0, sB: 0, transB: true, act: opts.act ?? 'none', label });
   return y;
 }
 
-/**
- * Batched matmul: a [B, M, K] · b [B, K, N] (or b [B, N, K] with transB) → [B, M, N].
- * Rank-2 operands mean B = 1 and give [M, N].
- */
+/** a [M, K] · b [K, N] (or b [N, K] with transB) → [M, N]. */
 export function matmul(p: Plan, a: Tensor, b: Tensor, opts: { transB?: boolean; label?: string } = {}): Tensor {
   const label = opts.label ?? 'matmul';
   const transB = opts.transB ?? false;
-  if (a.rank !== b.rank || (a.rank !== 2 && a.rank !== 3)) {
-    throw new Error(`${label}: operands must both be [M, K] or [B, M, K]; got [${a.shape}] and [${b.shape}]`);
-  }
-  const batch = a.rank === 3 ? a.dim(0) : 1;
-  const [M, K] = [a.dim(-2), a.dim(-1)];
-  const N = transB ? b.dim(-2) : b.dim(-1);
-  const bShape = transB ? [N, K] : [K, N];
-  expectShape(b, a.rank === 3 ? [batch, ...bShape] : bShape, `${label} b`);
-  const y = p.temp(a.rank === 3 ? [batch, M, N] : [M, N], label);
-  gemm(p, { a, b, bias: null, residual: null, out: y, batch, M, N, K, sA: M * K, sB: K * N, transB, act: 'none', label });
+  if (a.rank !== 2 || b.rank !== 2) throw new Error(`${label}: operands must both be rank 2; got [${a.shape}] and [${b.shape}]`);
+  const [M, K] = a.shape as [number, number];
+  const N = transB ? b.dim(0) : b.dim(1);
+  expectShape(b, transB ? [N, K] : [K, N], `${label} b`);
+  const y = p.temp([M, N], label);
+  gemm(p, { a, b, bias: null, residual: null, out: y, batch: 1, M, N, K, sA: 0, sB: 0, transB, act: 'none', label });
   return y;
 }

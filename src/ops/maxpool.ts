@@ -1,5 +1,6 @@
 // Max pooling, NCHW (shaders/maxpool.wgsl).
-import { ceilDiv, grid, type Plan } from '../gpu/plan.js';
+import { ceilDiv, grid } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
 
 /**
@@ -16,7 +17,7 @@ export function maxPool3x3s2(p: Plan, x: Tensor, label = 'maxpool'): Tensor {
     shader: 'maxpool',
     inputs: [x],
     outputs: [y],
-    params: [H, W, Ho, Wo, y.size, 0, 0, 0],
+    params: { H, W, Ho, Wo, n: y.size },
     groups: grid(ceilDiv(y.size, 256)),
     label,
   });

@@ -1,5 +1,6 @@
 // A slice along one dimension, as torch.Tensor.narrow (shaders/narrow.wgsl).
-import { ceilDiv, grid, type Plan } from '../gpu/plan.js';
+import { ceilDiv, grid } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
 import type { Tensor } from '../gpu/tensor.js';
 
 export function narrow(p: Plan, x: Tensor, dim: number, start: number, len: number, label = 'narrow'): Tensor {
@@ -16,7 +17,7 @@ export function narrow(p: Plan, x: Tensor, dim: number, start: number, len: numb
     shader: 'narrow',
     inputs: [x],
     outputs: [y],
-    params: [y.size, D, len, inner, start, 0, 0, 0],
+    params: { n: y.size, d: D, len, inner, start },
     groups: grid(ceilDiv(y.size, 256)),
     label,
   });

@@ -1,6 +1,6 @@
 // SAM's prompt encoder: sparse point / box tokens and the dense positional encoding
 // (shaders/prompt_embed.wgsl).
-import { f32bits, type Plan } from '../gpu/plan.js';
+import type { Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
 
 export interface PromptTables {
@@ -22,7 +22,7 @@ export function promptTokens(p: Plan, pts: Tensor, tab: PromptTables, img: numbe
     constants: { MODE: 0 },
     inputs: [pts, tab.gauss, tab.labelEmb, tab.med],
     outputs: [out],
-    params: [N * (1 + T), T, 0, f32bits(img)],
+    params: { n_tokens: N * (1 + T), t: T, s: 0, img },
     groups: [N * (1 + T)],
     label,
   });
@@ -37,7 +37,7 @@ export function densePe(p: Plan, tab: PromptTables, s: number, label = 'dense_pe
     constants: { MODE: 1 },
     inputs: [tab.gauss, tab.gauss, tab.labelEmb, tab.med],
     outputs: [out],
-    params: [s * s, 0, s, f32bits(0)],
+    params: { n_tokens: s * s, t: 0, s, img: 0 },
     groups: [s * s],
     label,
   });

@@ -1,6 +1,7 @@
 // Bilinear resize, F.interpolate(mode='bilinear', align_corners=False), with an optional fused
 // top-left crop of the input (shaders/resize.wgsl).
-import { ceilDiv, grid, type Plan } from '../gpu/plan.js';
+import { ceilDiv, grid } from '../gpu/dispatch.js';
+import type { Plan } from '../gpu/plan.js';
 import { expectShape, type Tensor } from '../gpu/tensor.js';
 
 /**
@@ -31,7 +32,7 @@ export function resizeBilinear(
     shader: 'resize',
     inputs: [x],
     outputs: [y],
-    params: [y.size, H, W, srcH, srcW, outH, outW, 0],
+    params: { n: y.size, H, W, srcH, srcW, outH, outW },
     groups: grid(ceilDiv(y.size, 256)),
     label,
   });

@@ -1,4 +1,7 @@
-// Eval-mode BatchNorm folded into the convolution before it, at load time.
+// Eval-mode BatchNorm folded into the convolution before it, at load time (layers.ts declares which
+// conv and BatchNorm go together: Conv2d.withBatchNorm).
+import { nonFiniteIndex } from '../util/finite.js';
+import { WeightError } from './source.js';
 
 export interface BatchNormParams {
   /** gamma [O] */
@@ -38,4 +41,21 @@ export function foldBatchNorm(
     bf[o] = ((bias ? bias[o]! : 0) - bn.mean[o]!) * scale + bn.bias[o]!;
   }
   return { w: wf, b: bf };
+}
+
+/**
+ * The conv weight `convKey` (shape [O, ...], no bias) with the BatchNorm `bn` folded in: [w', b'].
+ * A negative variance, or a fold that overflows float32, is a WeightError naming the conv.
+ */
+export function foldConvBatchNorm(convKey: string, w: Float32Array, outChannels: number, bn: BatchNormParams, eps: number): [Float32Array, Float32Array] {
+  for (let i = 0; i < bn.var.length; i++) {
+    // sqrt(var + eps) of a negative variance is NaN: every folded value would be NaN.
+    if (!(bn.var[i]! >= 0)) throw new WeightError(`the running_var of the BatchNorm after '${convKey}' holds ${bn.var[i]} at flat index ${i}; a variance cannot be negative`);
+  }
+  const folded = foldBatchNorm(w, outChannels, null, bn, eps);
+  for (const [what, v] of [['weight', folded.w], ['bias', folded.b]] as const) {
+    const i = nonFiniteIndex(v);
+    if (i >= 0) throw new WeightError(`'${convKey}' folded with its BatchNorm gives a non-finite ${what} (${v[i]}) at flat index ${i}`);
+  }
+  return [folded.w, folded.b];
 }

@@ -2,7 +2,9 @@
 // its key and flat index, so anyone can rebuild the golden fixtures' weights bit for bit without
 // a weight file. Integer tensors (num_batches_tracked) are zero.
 
-import { modelKeys, type Variant } from '../model/keys.js';
+import { numel } from '../gpu/tensor.js';
+import type { EntryInfo, WeightProvider } from './source.js';
+import type { KeySpec } from './spec.js';
 
 /** FNV-1a 32-bit hash of the key's UTF-8 bytes. */
 export function fnv1a32(key: string): number {
@@ -54,11 +56,25 @@ export interface SyntheticTensor {
   data: () => Float32Array | BigInt64Array;
 }
 
-/** Every key of the variant with lazily computed synthetic data, in state_dict order. */
-export function* syntheticStateDict(variant: Variant): Generator<SyntheticTensor> {
-  for (const { key, dtype, shape } of modelKeys(variant)) {
-    const n = shape.reduce((a, b) => a * b, 1);
+/** Every key of `keys` with lazily computed synthetic data, in their order. */
+export function* syntheticTensors(keys: readonly KeySpec[]): Generator<SyntheticTensor> {
+  for (const { key, dtype, shape } of keys) {
+    const n = numel(shape);
     const data = dtype === 'I64' ? () => new BigInt64Array(n) : () => syntheticValues(key, shape);
     yield { key, name: key, dtype, shape, data };
   }
+}
+
+/** A random-access source holding the synthetic values of `keys` (made when read, no file). */
+export function syntheticSource(keys: readonly KeySpec[]): WeightProvider {
+  const entries = new Map<string, EntryInfo>();
+  for (const k of keys) entries.set(k.key, { dtype: k.dtype, shape: k.shape });
+  return {
+    entries,
+    read: async (key) => {
+      const e = entries.get(key);
+      if (!e) throw new Error(`no synthetic weight '${key}'`);
+      return syntheticValues(key, e.shape);
+    },
+  };
 }

@@ -1,11 +1,10 @@
 // An ImageEmbedding filled with seeded random values for a width×height image, so that decoder
 // tests need no encoder run.
-import { modelFrameScale } from '../../src/image/preprocess.js';
+import { imageFrame } from '../../src/model/frame.js';
 import { ImageEmbedding, type SamUnet } from '../../src/model/sam_unet.js';
 import { rand } from './gpu.js';
 
 export function fakeEmbedding(model: SamUnet, width: number, height: number, seed = 1): ImageEmbedding {
-  const { newW, newH } = modelFrameScale(width, height, 256);
   const device = model.gpu.device;
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   const emb = rand(256 * 16 * 16, seed);
@@ -14,5 +13,5 @@ export function fakeEmbedding(model: SamUnet, width: number, height: number, see
   const m = device.createBuffer({ size: msf.byteLength, usage, label: 'fake.multi_scale_feature' });
   device.queue.writeBuffer(e, 0, emb as Float32Array<ArrayBuffer>);
   device.queue.writeBuffer(m, 0, msf as Float32Array<ArrayBuffer>);
-  return new ImageEmbedding({ width, height, inputW: newW, inputH: newH }, e, m, model);
+  return new ImageEmbedding(imageFrame(width, height), e, m, model);
 }

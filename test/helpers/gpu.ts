@@ -1,8 +1,8 @@
 // Shared test helpers: one device per test file, seeded random data, tolerance checks.
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import { requestGpu, type Gpu } from '../../src/gpu/device.js';
-import { Plan } from '../../src/gpu/plan.js';
-import { setKernelPath, type KernelFamily, type KernelPath } from '../../src/ops/kernel_path.js';
+import type { KernelFamily, KernelPath } from '../../src/gpu/kernels.js';
+import { Plan, type PlanOptions } from '../../src/gpu/plan.js';
 
 let gpuPromise: Promise<Gpu> | null = null;
 let announced = false;
@@ -19,28 +19,20 @@ export async function testGpu(): Promise<Gpu> {
 }
 
 /** A fresh plan on the test device. */
-export async function newPlan(label = 'test'): Promise<Plan> {
-  return new Plan(await testGpu(), label);
+export async function newPlan(label = 'test', opts: PlanOptions = {}): Promise<Plan> {
+  return new Plan(await testGpu(), label, opts);
 }
+
+/** Plan options choosing the kernel path of one family (the others take the adapter's). */
+export type KernelChoice = NonNullable<PlanOptions['kernels']>;
 
 /**
  * One describe block per path of a kernel family, whatever the adapter: 'tiled' (the real-GPU
- * kernel), then 'cpu' (the software-adapter variant), with the path set while its tests run and the
- * previous setting restored after.
+ * kernel), then 'cpu' (the software-adapter variant). `kernels` is the plan option that forces it:
+ * `newPlan(label, { kernels })`.
  */
-export function describeKernelPaths(family: KernelFamily, body: (path: 'tiled' | 'cpu') => void): void {
-  for (const path of ['tiled', 'cpu'] as const) {
-    describe(`${family} path '${path}'`, () => {
-      let prev: KernelPath = 'auto';
-      beforeAll(() => {
-        prev = setKernelPath(family, path);
-      });
-      afterAll(() => {
-        setKernelPath(family, prev);
-      });
-      body(path);
-    });
-  }
+export function describeKernelPaths(family: KernelFamily, body: (path: KernelPath, kernels: KernelChoice) => void): void {
+  for (const path of ['tiled', 'cpu'] as const) describe(`${family} path '${path}'`, () => body(path, { [family]: path }));
 }
 
 /** Deterministic uniform values in [lo, hi). */

@@ -1,13 +1,14 @@
 // linear() against a float64 reference, shared by matmul.test.ts (f32 weights) and f16.test.ts
-// (F16Weights): every case is recorded into one plan, run once and checked with the GEMM tolerance,
+// (f16 weight tensors), and the GEMM with batch strides (matmul.test.ts): every case is recorded into one
+// plan, run once and checked with the GEMM tolerance,
 // |gpu − ref| ≤ atol + rtol·|ref| with atol = 1e-5 · rms(ref) (the typical magnitude of the
 // output) and rtol = 1e-4; data uniform in [-1, 1].
 import { expect, vi } from 'vitest';
-import { toF16Words } from '../../src/model/weights.js';
-import { f16Weight, gemmKernel, linear, type Activation } from '../../src/ops/matmul.js';
+import { toF16Words } from '../../src/weights/dtype.js';
+import { gemm, gemmKernel, linear, matmul, type Activation } from '../../src/ops/matmul.js';
 import { f16ArrayToF32 } from '../../src/safetensors/half.js';
 import { expectClose, newPlan, rand } from './gpu.js';
-import { linearRef, rmsRef } from './reference.js';
+import { linearRef, matmulRef, rmsRef } from './reference.js';
 
 export const GEMM_RTOL = 1e-4;
 export const GEMM_ATOL_REL = 1e-5;
@@ -28,10 +29,10 @@ export interface LinearCase {
 }
 
 export interface RunLinearOptions {
-  /** The kernel every case must take ('cpu' falls back to 'tiled' where K % 4 != 0). */
+  /** The plan's gemm path; every case must take it ('cpu' falls back to 'tiled' where K % 4 != 0). */
   path?: 'cpu' | 'tiled';
   /**
-   * Weights as F16Weights (at the ViT's scale ±1/sqrt(K), a few in the subnormal range); the
+   * Weights as f16 tensors (at the ViT's scale ±1/sqrt(K), a few in the subnormal range); the
    * reference then uses the same rounded weights, so only the f32 accumulation differs.
    */
   f16?: boolean;
@@ -39,10 +40,11 @@ export interface RunLinearOptions {
 
 /** Records every case into one plan, runs it once and checks each output against linearRef. */
 export async function runLinear(cases: LinearCase[], opts: RunLinearOptions = {}): Promise<void> {
-  const p = await newPlan(opts.f16 ? 'linear-f16' : 'linear');
+  const p = await newPlan(opts.f16 ? 'linear-f16' : 'linear', opts.path ? { kernels: { gemm: opts.path } } : {});
   const spy = vi.spyOn(p, 'dispatch');
   const data: Record<string, Float32Array> = {};
   const weights: Float32Array[] = [];
+  const owned: GPUBuffer[] = [];
   cases.forEach((c, i) => {
     const M = c.lead.reduce((a, b) => a * b, 1);
     if (opts.path) {
@@ -54,13 +56,15 @@ export async function runLinear(cases: LinearCase[], opts: RunLinearOptions = {}
     data[`x${i}`] = rand(M * c.K, 10 * i + 1);
     const nw = c.N * c.K;
     if (opts.f16) {
-      const words = p.input(`w${i}`, [Math.ceil(nw / 2)]);
-      p.output(`y${i}`, linear(p, x, f16Weight(words, [c.N, c.K]), b, { act: c.act, residual: r, label: `linear${i}` }));
       const w = rand(nw, 10 * i + 2, -1 / Math.sqrt(c.K), 1 / Math.sqrt(c.K));
       for (let j = 0; j < nw; j += 97) w[j] = w[j]! * 2 ** -18;
       const packed = toF16Words(`w${i}`, w);
       weights.push(unpackWords(packed, nw));
-      data[`w${i}`] = new Float32Array(packed.buffer); // the words' bytes, as the plan uploads them
+      // An f16 weight lives in a buffer of its own, as ModelWeights holds it.
+      const buffer = p.device.createBuffer({ size: Math.max(16, Math.ceil(packed.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      p.device.queue.writeBuffer(buffer, 0, packed);
+      owned.push(buffer);
+      p.output(`y${i}`, linear(p, x, p.external(buffer, [c.N, c.K], `w${i}`, 'f16'), b, { act: c.act, residual: r, label: `linear${i}` }));
     } else {
       const w = p.input(`w${i}`, [c.N, c.K]);
       p.output(`y${i}`, linear(p, x, w, b, { act: c.act, residual: r, label: `linear${i}` }));
@@ -80,6 +84,49 @@ export async function runLinear(cases: LinearCase[], opts: RunLinearOptions = {}
     const M = c.lead.reduce((a, b) => a * b, 1);
     const ref = linearRef(data[`x${i}`]!, weights[i]!, data[`b${i}`] ?? null, M, c.N, c.K, c.act, data[`r${i}`] ?? null);
     checkGemm(out[`y${i}`]!, ref, `${opts.f16 ? 'f16 ' : ''}linear [${c.lead}, ${c.K}] -> ${c.N} act=${c.act} bias=${c.bias} residual=${c.residual}${opts.path ? ` (${opts.path})` : ''}`);
+  });
+  p.destroy();
+  for (const b of owned) b.destroy();
+}
+
+export interface MatmulCase {
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  transB: boolean;
+}
+
+/**
+ * a [batch, M, K] · b [batch, K, N] (or [batch, N, K] with transB) for every case, on the plan's
+ * gemm path `path`, checked against matmulRef. Batch 1 goes through matmul(); a larger batch
+ * through gemm() with batch strides M·K and K·N (the model never batches a matmul; conv2d uses the
+ * strides with a shared A). With `expectPath`, every case must take `path` (no fallback).
+ */
+export async function runMatmul(cases: MatmulCase[], path: 'cpu' | 'tiled', opts: { seed?: number; expectPath?: boolean } = {}): Promise<void> {
+  const p = await newPlan('matmul', { kernels: { gemm: path } });
+  const seed = opts.seed ?? 100;
+  const data: Record<string, Float32Array> = {};
+  cases.forEach((c, i) => {
+    if (opts.expectPath) expect(gemmKernel(p, c.M, c.N, c.K, c.transB), `[${c.M}, ${c.K}] x [${c.N}]`).toBe(path);
+    const label = `matmul${i}`;
+    const lead = c.batch > 1 ? [c.batch] : [];
+    const a = p.input(`a${i}`, [...lead, c.M, c.K]);
+    const b = p.input(`b${i}`, [...lead, ...(c.transB ? [c.N, c.K] : [c.K, c.N])]);
+    const y = c.batch > 1 ? p.temp([c.batch, c.M, c.N], label) : matmul(p, a, b, { transB: c.transB, label });
+    if (c.batch > 1) {
+      gemm(p, { a, b, bias: null, residual: null, out: y, batch: c.batch, M: c.M, N: c.N, K: c.K, sA: c.M * c.K, sB: c.K * c.N, transB: c.transB, act: 'none', label });
+    }
+    expect(y.shape).toEqual([...lead, c.M, c.N]);
+    p.output(`y${i}`, y);
+    data[`a${i}`] = rand(c.batch * c.M * c.K, seed + i);
+    data[`b${i}`] = rand(c.batch * c.K * c.N, 2 * seed + i);
+  });
+  await p.build();
+  const out = await p.run(data);
+  cases.forEach((c, i) => {
+    const ref = matmulRef(data[`a${i}`]!, data[`b${i}`]!, c.batch, c.M, c.N, c.K, c.transB);
+    checkGemm(out[`y${i}`]!, ref, `matmul [${c.batch}, ${c.M}, ${c.K}] x ${c.transB ? 'T' : ''}[${c.N}] (${path})`);
   });
   p.destroy();
 }

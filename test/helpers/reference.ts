@@ -170,7 +170,7 @@ export function rmsRef(v: ArrayLike<number>): number {
   return Math.sqrt(s / Math.max(1, v.length));
 }
 
-// --- Normalisation / softmax / resize / layout references (layernorm, softmax, resize, layout kernels) ---
+// --- Normalisation / resize / layout references (layernorm, resize, layout kernels) ---
 
 /** nn.LayerNorm over the last dim of x [rows, C]: (x − u)/sqrt(var + eps)·g + b, biased variance. */
 export function layerNormRef(x: ArrayLike<number>, g: ArrayLike<number>, b: ArrayLike<number>, C: number, eps: number): Float64Array {
@@ -212,19 +212,6 @@ export function layerNorm2dRef(
         y[at(c)] = act === 'gelu' ? geluRef(v) : v;
       }
     }
-  }
-  return y;
-}
-
-/** softmax over the last dim of x [rows, L]. */
-export function softmaxRef(x: ArrayLike<number>, L: number): Float64Array {
-  const y = new Float64Array(x.length);
-  for (let r = 0; r < x.length / L; r++) {
-    let m = -Infinity;
-    for (let c = 0; c < L; c++) m = Math.max(m, x[r * L + c]!);
-    let s = 0;
-    for (let c = 0; c < L; c++) s += Math.exp(x[r * L + c]! - m);
-    for (let c = 0; c < L; c++) y[r * L + c] = Math.exp(x[r * L + c]! - m) / s;
   }
   return y;
 }
@@ -284,42 +271,6 @@ export function permuteRef(x: ArrayLike<number>, shape: readonly number[], perm:
       idx[j] = 0;
     }
   }
-  return y;
-}
-
-/** F.pad of channels-last x [B, H, W, C] with zeros at the bottom and right to [B, Hp, Wp, C]. */
-export function padHWRef(x: ArrayLike<number>, [B, H, W, C]: readonly number[], Hp: number, Wp: number): Float64Array {
-  const y = new Float64Array(B * Hp * Wp * C);
-  for (let b = 0; b < B; b++)
-    for (let h = 0; h < H; h++)
-      for (let w = 0; w < W; w++)
-        for (let c = 0; c < C; c++) y[((b * Hp + h) * Wp + w) * C + c] = x[((b * H + h) * W + w) * C + c]!;
-  return y;
-}
-
-/**
- * SAM's window_partition: pad to Hp, Wp (multiples of ws), view [B, Hp/ws, ws, Wp/ws, ws, C],
- * permute(0, 1, 3, 2, 4, 5) -> [B·nH·nW, ws, ws, C].
- */
-export function windowPartitionRef(x: ArrayLike<number>, [B, H, W, C]: readonly number[], ws: number): Float64Array {
-  const Hp = Math.ceil(H / ws) * ws;
-  const Wp = Math.ceil(W / ws) * ws;
-  const padded = padHWRef(x, [B, H, W, C], Hp, Wp);
-  return permuteRef(padded, [B, Hp / ws, ws, Wp / ws, ws, C], [0, 1, 3, 2, 4, 5]);
-}
-
-/** SAM's window_unpartition: windows [B·nH·nW, ws, ws, C] -> [B, Hp, Wp, C] -> crop [B, H, W, C]. */
-export function windowUnpartitionRef(w: ArrayLike<number>, ws: number, [B, H, W, C]: readonly number[]): Float64Array {
-  const nH = Math.ceil(H / ws);
-  const nW = Math.ceil(W / ws);
-  const merged = permuteRef(w, [B, nH, nW, ws, ws, C], [0, 1, 3, 2, 4, 5]); // [B, Hp, Wp, C]
-  const Wp = nW * ws;
-  const Hp = nH * ws;
-  const y = new Float64Array(B * H * W * C);
-  for (let b = 0; b < B; b++)
-    for (let h = 0; h < H; h++)
-      for (let x = 0; x < W; x++)
-        for (let c = 0; c < C; c++) y[((b * H + h) * W + x) * C + c] = merged[((b * Hp + h) * Wp + x) * C + c]!;
   return y;
 }
 

@@ -26,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Lib from '../../src/index.js';
 import { encodePng } from '../../src/image/decode.js';
 import { sheppLogan } from '../../src/image/phantom.js';
-import { syntheticWeights } from '../../src/model/providers.js';
+import { syntheticWeights } from '../../src/model/keys.js';
 import { SamUnet } from '../../src/model/sam_unet.js';
 import { modelKeys } from '../../src/model/keys.js';
 import { f32ArrayToF16, serializeSafetensors, writeSafetensors, type LazyTensorEntry } from '../../src/safetensors/write.js';

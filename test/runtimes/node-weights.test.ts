@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchWeights } from '../../src/browser/index.js';
-import { safetensorsWeights } from '../../src/model/providers.js';
+import { safetensorsWeights } from '../../src/weights/sources.js';
 import { SamUnet } from '../../src/model/sam_unet.js';
 import { ModelWeights } from '../../src/model/weights.js';
 import { fileStream, fileWeights } from '../../src/node/index.js';
@@ -29,13 +29,12 @@ import { full, startServer, truncated, type TestServer } from './helpers/server.
 const dir = mkdtempSync(join(tmpdir(), 'sam-unet-weights-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Every GPU buffer of `w`, read back (the map is private: this test looks inside on purpose). */
+/** Every GPU buffer of `w`, read back. */
 async function readAll(w: ModelWeights): Promise<Map<string, Float32Array>> {
   const device = (await testGpu()).device;
-  const tensors = (w as unknown as { tensors: Map<string, { buffer: GPUBuffer }> }).tensors;
   const out = new Map<string, Float32Array>();
-  for (const [key, { buffer }] of tensors) {
-    if (!(buffer.usage & GPUBufferUsage.COPY_SRC)) continue; // derived buffers (label_embeddings)
+  for (const key of w.keys()) {
+    const { buffer } = w.weight(key);
     const rb = device.createBuffer({ size: buffer.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const enc = device.createCommandEncoder();
     enc.copyBufferToBuffer(buffer, 0, rb, 0, buffer.size);

@@ -1,21 +1,23 @@
 // The benchmark core, runtime-agnostic (Node, Deno, a browser page): every kernel at the model's
 // real shapes, the best matmul rate on the adapter, and the whole model end to end (cold and warm).
-// Runners: bench/run.mjs (CLI, --runtime node|deno|chrome).
-import type { Gpu } from '../gpu/device.js';
-import { Plan } from '../gpu/plan.js';
-import { trackBuffers } from '../gpu/tracking.js';
-import type { Tensor } from '../gpu/tensor.js';
-import { attention } from '../ops/attention.js';
-import { attentionRelPos } from '../ops/attention_relpos.js';
-import { conv2d } from '../ops/conv2d.js';
-import { convTranspose2x2 } from '../ops/conv_transpose.js';
-import { layerNorm, layerNorm2d } from '../ops/layernorm.js';
-import { linear, matmul } from '../ops/matmul.js';
-import { permute } from '../ops/layout.js';
-import { sheppLogan } from '../image/phantom.js';
-import { syntheticWeights } from '../model/providers.js';
-import { SamUnet } from '../model/sam_unet.js';
-import type { Precision, Variant, WeightProvider } from '../model/weights.js';
+// Runners: bench/run.mjs (CLI, --runtime node|deno|chrome), which compile it with bench/tsconfig.json
+// into bench/dist/ (with the library sources it imports).
+import type { Gpu } from '../src/gpu/device.js';
+import { Plan, type PlanOptions } from '../src/gpu/plan.js';
+import { KERNEL_FAMILIES, kernelPaths, type KernelPaths } from '../src/gpu/kernels.js';
+import { trackBuffers } from '../src/gpu/tracking.js';
+import type { Tensor } from '../src/gpu/tensor.js';
+import { attention } from '../src/ops/attention.js';
+import { attentionRelPos } from '../src/ops/attention_relpos.js';
+import { conv2d } from '../src/ops/conv2d.js';
+import { convTranspose2x2 } from '../src/ops/conv_transpose.js';
+import { layerNorm, layerNorm2d } from '../src/ops/layernorm.js';
+import { linear, matmul } from '../src/ops/matmul.js';
+import { permute } from '../src/ops/layout.js';
+import { sheppLogan } from '../src/image/phantom.js';
+import { syntheticWeights } from '../src/model/keys.js';
+import { SamUnet } from '../src/model/sam_unet.js';
+import type { Precision, Variant, WeightProvider } from '../src/model/weights.js';
 
 /** Nominal cost of one res50 forward (SAM-UNET.md): upstream's count, windowed blocks on 784 padded tokens. */
 export const MODEL_GFLOP: Record<Variant, number> = { res50: 91.6, res34: 0 };
@@ -50,6 +52,8 @@ export interface BenchReport {
   model: Variant;
   /** How the ViT linear weights were held (LoadOptions.precision). */
   precision: Precision;
+  /** The kernel variant of each family in every plan. */
+  kernel_paths: KernelPaths;
   load_ms: number;
   encode_ms: { cold: number; median: number; runs: number[] };
   decode_ms: { cold: number; median: number; runs: number[] };
@@ -86,6 +90,8 @@ export interface BenchOptions {
   precision?: Precision;
   /** Extra consecutive (encode, decode) runs after the timings, watching live GPU memory. */
   soak?: number;
+  /** Kernel variants to force, per family (PlanOptions.kernels); default: the adapter's. */
+  kernelPaths?: PlanOptions['kernels'];
   log?: (s: string) => void;
 }
 
@@ -217,15 +223,15 @@ export function modelKernels(): KernelCase[] {
     mha('decoder image->token attn', 1, 256, 8, 128),
     {
       name: 'decoder mask product',
-      shape: '[1, 1, 32] x [1, 32, 4096]',
+      shape: '[1, 32] x [32, 4096]',
       flop: 2 * 32 * 4096,
-      record: (p, inp) => matmul(p, inp('h', [1, 1, 32]), inp('f', [1, 32, 4096])),
+      record: (p, inp) => matmul(p, inp('h', [1, 32]), inp('f', [32, 4096])),
     },
   ];
 }
 
-async function timeCase(gpu: Gpu, c: KernelCase, reps: number, samples: number): Promise<KernelResult> {
-  const p = new Plan(gpu, c.name);
+async function timeCase(gpu: Gpu, c: KernelCase, reps: number, samples: number, opts: PlanOptions = {}): Promise<KernelResult> {
+  const p = new Plan(gpu, c.name, opts);
   const inputs: Record<string, Float32Array> = {};
   let seed = 1;
   const out = c.record(p, (name, shape) => {
@@ -261,7 +267,7 @@ async function timeCase(gpu: Gpu, c: KernelCase, reps: number, samples: number):
 }
 
 /** The best rate of our GEMM on this adapter, over a few large shapes. */
-export async function matmulBest(gpu: Gpu, samples = 3): Promise<KernelResult> {
+export async function matmulBest(gpu: Gpu, samples = 3, opts: PlanOptions = {}): Promise<KernelResult> {
   const shapes: [number, number, number][] = [[1024, 1024, 1024], [784, 768, 3072], [2048, 1024, 1024]];
   let best: KernelResult | null = null;
   for (const [M, K, N] of shapes) {
@@ -270,7 +276,7 @@ export async function matmulBest(gpu: Gpu, samples = 3): Promise<KernelResult> {
       shape: `${M}x${K}x${N}`,
       flop: 2 * M * N * K,
       record: (p, inp) => linear(p, inp('x', [M, K]), inp('w', [N, K]), null),
-    }, 1, samples);
+    }, 1, samples, opts);
     if (!best || r.gflops! > best.gflops!) best = r;
   }
   return best!;
@@ -285,13 +291,15 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
   const isSlow = gpu.info.isSoftware;
   const reps = opts.reps ?? (isSlow ? 3 : 50);
   const samples = opts.samples ?? (isSlow ? 3 : 7);
-  log(`adapter: ${gpu.info.name}`);
+  const paths = kernelPaths(gpu.info, opts.kernelPaths);
+  log(`adapter: ${gpu.info.name}; kernels ${KERNEL_FAMILIES.map((f) => `${f} ${paths[f]}`).join(', ')}`);
 
-  const mm = await matmulBest(gpu, samples);
+  const planOptions: PlanOptions = { kernels: opts.kernelPaths };
+  const mm = await matmulBest(gpu, samples, planOptions);
   log(`matmul best: ${mm.gflops!.toFixed(1)} GFLOP/s at ${mm.shape}`);
   if (opts.kernels !== false) {
     for (const c of modelKernels()) {
-      const r = await timeCase(gpu, c, reps, samples);
+      const r = await timeCase(gpu, c, reps, samples, planOptions);
       kernels.push(r);
       log(`${r.name.padEnd(32)} ${r.shape.padEnd(44)} ${r.median_ms.toFixed(3).padStart(9)} ms${r.gpu_ms !== null ? ` (gpu ${r.gpu_ms.toFixed(3)})` : ''}` +
         `${r.gflops !== null ? `  ${r.gflops.toFixed(1)} GFLOP/s` : ''}${r.gbps !== null ? `  ${r.gbps.toFixed(1)} GB/s` : ''}`);
@@ -304,7 +312,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
   const memory: MemoryPoint[] = [];
   const t0 = performance.now();
   const precision = opts.precision ?? 'f32';
-  const model = await SamUnet.load(gpu, opts.weights ?? syntheticWeights(variant), { variant, precision });
+  const model = await SamUnet.load(gpu, opts.weights ?? syntheticWeights(variant), { variant, precision, ...planOptions });
   const loadMs = performance.now() - t0;
   log(`weights loaded in ${loadMs.toFixed(0)} ms (${(model.weights.bytes / 1e6).toFixed(0)} MB on the GPU, precision ${precision})`);
   try {
@@ -359,6 +367,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
       adapter: gpu.info.name,
       model: variant,
       precision,
+      kernel_paths: paths,
       load_ms: loadMs,
       encode_ms: { cold, median: encMed, runs: encRuns },
       decode_ms: { cold: decCold, median: decMed, runs: decRuns },

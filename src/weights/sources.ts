@@ -1,31 +1,14 @@
-// WeightProviders: a safetensors file (read tensor by tensor), a safetensors stream (a download,
-// a File, a Node file stream: read once in file order), or the synthetic rule of
-// ../shared/golden/README.md (weights made in memory, no file).
-import type { Gpu } from '../gpu/device.js';
+// Safetensors weight sources: a file read tensor by tensor (random access), or a stream (a download,
+// a File, a Node file stream) read once in file order.
 import { byOffset, type SafetensorsHeader } from '../safetensors/header.js';
 import { decodeF32, readSafetensorsStream, SafetensorsError, SafetensorsFile, type StreamTensor, type TensorInfo } from '../safetensors/read.js';
-import { syntheticValues } from '../weights/synthetic.js';
-import { modelKeys } from './keys.js';
-import { ModelWeights, type PushedTensor, type Variant, type WeightProvider } from './weights.js';
+import type { EntryInfo, PushedTensor, WeightProvider } from './source.js';
 
+/** An open safetensors file as a random-access source (one tensor read per read()). */
 export function safetensorsWeights(file: SafetensorsFile): WeightProvider {
-  const entries = new Map<string, { dtype: string; shape: readonly number[] }>();
+  const entries = new Map<string, EntryInfo>();
   for (const [name, t] of file.tensors) entries.set(name, { dtype: t.dtype, shape: t.shape });
   return { entries, read: (key) => file.readF32(key) };
-}
-
-/** The synthetic weights of `variant`: deterministic, meaningless values for tests and demos. */
-export function syntheticWeights(variant: Variant): WeightProvider {
-  const entries = new Map<string, { dtype: string; shape: readonly number[] }>();
-  for (const k of modelKeys(variant)) entries.set(k.key, { dtype: k.dtype, shape: k.shape });
-  return {
-    entries,
-    read: async (key) => {
-      const e = entries.get(key);
-      if (!e) throw new Error(`no synthetic weight '${key}'`);
-      return syntheticValues(key, [...e.shape]);
-    },
-  };
 }
 
 /** Progress of a sequential read: bytes so far and the tensor whose bytes are arriving. */
@@ -65,7 +48,7 @@ function streamedF32(t: StreamTensor): Float32Array {
 
 /**
  * Opens a safetensors byte stream (a fetch body, `blob.stream()`, a Node file stream) as weights.
- * Resolves once the header is in (it names every tensor, so ModelWeights.load can check the key
+ * Resolves once the header is in (it names every tensor, so the loader can check the key
  * set before any weight arrives). The tensors are then read once, in file order, as the loader
  * asks for them: only the tensor being assembled is held in memory, never the whole file.
  *
@@ -90,7 +73,7 @@ export async function streamWeights(stream: ReadableStream<Uint8Array>, opts: St
   if (!header) {
     throw new SafetensorsError('the stream holds no tensors');
   }
-  const entries = new Map<string, { dtype: string; shape: readonly number[] }>();
+  const entries = new Map<string, EntryInfo>();
   for (const t of header.tensors) entries.set(t.name, { dtype: t.dtype, shape: t.shape });
   const impliedSize = ordered.reduce((m, t) => Math.max(m, t.begin + t.byteLength), header.dataStart);
   let started = false;
@@ -124,14 +107,4 @@ export async function streamWeights(stream: ReadableStream<Uint8Array>, opts: St
 /** A File or Blob as streamed weights (its size gives the progress total). */
 export function blobWeights(blob: Blob, opts: Omit<StreamWeightsOptions, 'size'> = {}): Promise<StreamWeightProvider> {
   return streamWeights(blob.stream() as ReadableStream<Uint8Array>, { ...opts, size: blob.size });
-}
-
-/** Streams a safetensors file into GPU buffers (see streamWeights): ModelWeights, progress in bytes. */
-export async function loadWeightsFromStream(
-  gpu: Gpu,
-  stream: ReadableStream<Uint8Array>,
-  opts: StreamWeightsOptions & { variant?: Variant } = {},
-): Promise<ModelWeights> {
-  const src = await streamWeights(stream, opts);
-  return ModelWeights.load(gpu, src, { variant: opts.variant });
 }
