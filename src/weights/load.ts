@@ -14,7 +14,8 @@ import { pushedTensors, WeightError, type EntryInfo, type WeightProvider } from 
 import type { KeySpec, Weight, WeightGroup, WeightSpec } from './spec.js';
 
 /** How the low-precision weights (Weight.lowPrecision) are held on the GPU; the rest stays f32. */
-export type Precision = 'f32' | 'f16';
+export const PRECISIONS = ['f32', 'f16'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 export interface LoadProgress {
   /** Source tensors uploaded so far, of `total`. */
@@ -48,7 +49,9 @@ export class LoadedWeights {
    */
   static async load(gpu: Gpu, src: WeightProvider, spec: WeightSpec, opts: UploadOptions): Promise<LoadedWeights> {
     const precision = opts.precision ?? 'f32';
-    if (precision !== 'f32' && precision !== 'f16') throw new WeightError(`precision must be 'f32' or 'f16', got ${JSON.stringify(precision)}`);
+    if (!(PRECISIONS as readonly string[]).includes(precision)) {
+      throw new WeightError(`precision must be ${PRECISIONS.map((x) => `'${x}'`).join(' or ')}, got ${JSON.stringify(precision)}`);
+    }
     const unexpected = checkEntries(src.entries, spec.keys, opts.name);
     assertDeviceAlive(gpu.device, 'loading weights');
     const w = new LoadedWeights(new Map(spec.weights.map((x) => [x.key, x])), unexpected);
