@@ -7,7 +7,8 @@
 // kernel, and live GPU memory (--soak N: N more consecutive encode + decode runs, watching it).
 // --kernels forces a kernel family's variant (tiled or cpu) in every plan; the others take the
 // adapter's. Needs bench/dist/ first (npm run bench compiles it: tsc -p bench/tsconfig.json). Node
-// runs here; deno and chrome are driven from here (bench/deno.mjs, bench/chrome.mjs).
+// runs here; deno and chrome are driven from here (bench/deno.mjs; bench/chrome.mjs drives the
+// benchmark page demo/bench.html, the one anyone can open in their own browser).
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -42,7 +43,8 @@ function count(name, min) {
   return n;
 }
 if (!['res50', 'res34'].includes(values.model)) fail(`--model must be res50 or res34, got '${values.model}'`);
-if (values.precision !== undefined && !['f32', 'f16', 'f16-compute'].includes(values.precision)) fail(`--precision must be f32, f16 or f16-compute, got '${values.precision}'`);
+const { PRECISIONS } = await import('./dist/src/weights/load.js');
+if (values.precision !== undefined && !PRECISIONS.includes(values.precision)) fail(`--precision must be ${PRECISIONS.join(', ')}; got '${values.precision}'`);
 /** --kernels gemm=tiled,norm=cpu: the plans' kernel variant per family. */
 function kernelPaths(v) {
   if (v === undefined) return undefined;

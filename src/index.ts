@@ -14,7 +14,7 @@ export { ModelWeights, loadWeightsFromStream, type LoadOptions } from './model/w
 export { modelKeys, detectVariant, syntheticWeights, syntheticStateDict, type KeySpec } from './model/keys.js';
 export { CONFIGS, type SamUnetConfig, type Variant } from './model/config.js';
 export { WeightError, type WeightProvider, type PushedTensor, type EntryInfo } from './weights/source.js';
-export type { LoadProgress, Precision } from './weights/load.js';
+export { PRECISIONS, type LoadProgress, type Precision } from './weights/load.js';
 export {
   safetensorsWeights, streamWeights, blobWeights, type StreamProgress, type StreamWeightsOptions, type StreamWeightProvider,
 } from './weights/sources.js';

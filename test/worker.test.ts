@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  decodeImage, GpuDeviceLostError, GpuUnavailableError, ImageDecodeError, ImageInputError, PromptError, SafetensorsError, serializeSafetensors,
+  decodeImage, GpuDeviceLostError, GpuUnavailableError, ImageDecodeError, ImageInputError, PlanError, PromptError, SafetensorsError, serializeSafetensors,
   sheppLogan, trackBuffers, WeightError, type BufferTracker, type Gpu, type LoadProgress,
 } from '../src/index.js';
 import { SamUnetWorker, type WorkerEmbedding } from '../src/worker/client.js';
@@ -48,7 +48,7 @@ describe('worker protocol: errors by class', () => {
   it('every library error class comes back as itself, with its message and fields', () => {
     const errors: Error[] = [
       new PromptError('p'), new ImageInputError('i'), new WeightError('w'), new SafetensorsError('s'), new GpuUnavailableError('g'),
-      new ImageDecodeError('truncated', 'd'), new GpuDeviceLostError('lost', 'destroyed'), new SamUnetWorkerError('x'), new RangeError('r'),
+      new ImageDecodeError('truncated', 'd'), new GpuDeviceLostError('lost', 'destroyed'), new PlanError('plan'), new SamUnetWorkerError('x'), new RangeError('r'),
       new DOMException('stop', 'AbortError'),
     ];
     for (const e of errors) {

@@ -86,35 +86,28 @@ export class StackedLinear {
   }
 }
 
-/** nn.LayerNorm(c, eps) over the last dim. */
-export class LayerNorm {
+/** The weight [c] and bias [c] of a normalisation layer. */
+abstract class Norm {
   readonly weight: Weight;
   readonly bias: Weight;
-  private readonly label: string;
+  protected readonly label: string;
 
-  constructor(vb: VarBuilder, c: number, private readonly eps: number) {
+  constructor(vb: VarBuilder, c: number, protected readonly eps: number) {
     this.label = vb.prefix;
     this.weight = vb.get('weight', [c]);
     this.bias = vb.get('bias', [c]);
   }
+}
 
+/** nn.LayerNorm(c, eps) over the last dim. */
+export class LayerNorm extends Norm {
   forward(p: Plan, x: Tensor): Tensor {
     return layerNorm(p, x, this.weight.t(p), this.bias.t(p), this.eps, { label: this.label });
   }
 }
 
 /** SAM's LayerNorm2d(c, eps) over the channels of NCHW, optionally followed by GELU. */
-export class LayerNorm2d {
-  readonly weight: Weight;
-  readonly bias: Weight;
-  private readonly label: string;
-
-  constructor(vb: VarBuilder, c: number, private readonly eps: number) {
-    this.label = vb.prefix;
-    this.weight = vb.get('weight', [c]);
-    this.bias = vb.get('bias', [c]);
-  }
-
+export class LayerNorm2d extends Norm {
   forward(p: Plan, x: Tensor, act: 'none' | 'gelu' = 'none'): Tensor {
     return layerNorm2d(p, x, this.weight.t(p), this.bias.t(p), this.eps, { act, label: this.label });
   }

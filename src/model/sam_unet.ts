@@ -15,6 +15,7 @@ import { nonFiniteIndex } from '../util/finite.js';
 import { INPUT_SIZE, MASK_SIDE } from './config.js';
 import { recordDecoder, type DecoderShape } from './decoder.js';
 import { recordEncoder } from './encoder.js';
+import { PlanCache } from './plan_cache.js';
 import { imageFrame, ImageInputError, type FrameInfo } from './frame.js';
 import { promptTokensOf, PromptError, type PromptSet } from './prompts.js';
 import { ModelWeights, type LoadOptions, type Variant, type WeightProvider } from './weights.js';
@@ -159,12 +160,7 @@ export class SamUnet {
   readonly gpu: Gpu;
   readonly weights: ModelWeights;
   private encoder: Promise<Plan> | null = null;
-  private decoders = new Map<string, Promise<Plan>>();
-  /** Decoder plans in use by a decode (a plan evicted from the cache is destroyed when released). */
-  private pins = new Map<Plan, number>();
-  private evicted = new Set<Plan>();
-  /** Every decoder plan made and not destroyed (cached, pinned, or still building). */
-  private liveDecoders = new Set<Plan>();
+  private readonly decoders: PlanCache<DecoderShape>;
   private encoderObj: Plan | null = null;
   private embeddingsAlive = new Set<ImageEmbedding>();
   private destroyed = false;
@@ -172,6 +168,7 @@ export class SamUnet {
   private constructor(gpu: Gpu, weights: ModelWeights, private readonly planOptions: PlanOptions) {
     this.gpu = gpu;
     this.weights = weights;
+    this.decoders = new PlanCache((shape) => recordDecoder(gpu, weights, shape, [], planOptions), MAX_DECODER_PLANS, () => this.check('decode'));
     watchDevice(gpu.device);
   }
 
@@ -326,66 +323,9 @@ export class SamUnet {
 
   /** The decoder plan for one prompt structure (cached; a few are kept). */
   async decoderPlan(shape: DecoderShape): Promise<Plan> {
-    const p = await this.pinDecoder(shape);
-    this.unpin(p);
+    const p = await this.decoders.pin(shape);
+    this.decoders.unpin(p);
     return p;
-  }
-
-  /**
-   * The decoder plan for `shape`, pinned: it stays alive (even if evicted from the cache meanwhile)
-   * until unpin(). Concurrent calls for a new shape share one build.
-   */
-  private async pinDecoder(shape: DecoderShape): Promise<Plan> {
-    this.check('decode');
-    const key = JSON.stringify(shape);
-    let entry = this.decoders.get(key);
-    if (entry) {
-      this.decoders.delete(key);
-      this.decoders.set(key, entry); // most recently used last
-    } else {
-      const plan = recordDecoder(this.gpu, this.weights, shape, [], this.planOptions);
-      this.liveDecoders.add(plan);
-      const built = plan.build().then(() => plan);
-      entry = built;
-      this.decoders.set(key, built);
-      built.catch(() => {
-        if (this.decoders.get(key) === built) this.decoders.delete(key);
-        this.liveDecoders.delete(plan);
-      });
-      while (this.decoders.size > MAX_DECODER_PLANS) {
-        const [oldKey, old] = this.decoders.entries().next().value as [string, Promise<Plan>];
-        this.decoders.delete(oldKey);
-        old.then((o) => this.retire(o), () => undefined);
-      }
-    }
-    const p = await entry;
-    this.check('decode');
-    if (!this.liveDecoders.has(p)) {
-      // Evicted and destroyed while this call waited: build the shape again.
-      return this.pinDecoder(shape);
-    }
-    this.pins.set(p, (this.pins.get(p) ?? 0) + 1);
-    return p;
-  }
-
-  private unpin(p: Plan): void {
-    const n = (this.pins.get(p) ?? 1) - 1;
-    if (n > 0) this.pins.set(p, n);
-    else {
-      this.pins.delete(p);
-      if (this.evicted.has(p)) this.retire(p);
-    }
-  }
-
-  /** Destroys an evicted plan now, or when its last user unpins it. */
-  private retire(p: Plan): void {
-    if (this.pins.has(p)) {
-      this.evicted.add(p);
-      return;
-    }
-    this.evicted.delete(p);
-    this.liveDecoders.delete(p);
-    p.destroy();
   }
 
   /**
@@ -435,7 +375,7 @@ export class SamUnet {
     const f = emb.frame;
     const t = tokens[idx[0]!]!.length;
     const hasMask = !!masks[idx[0]!];
-    const plan = await this.pinDecoder({ n: idx.length, t, hasMask, inputH: f.inputH, inputW: f.inputW, origH: f.height, origW: f.width });
+    const plan = await this.decoders.pin({ n: idx.length, t, hasMask, inputH: f.inputH, inputW: f.inputW, origH: f.height, origW: f.width });
     let out: Record<string, Float32Array>;
     try {
       if (emb.destroyed) throw new Error('decode: the embedding was destroyed');
@@ -457,7 +397,7 @@ export class SamUnet {
       if (deviceLost(this.gpu.device)) throw deviceLostError(this.gpu.device, 'decode');
       throw e;
     } finally {
-      this.unpin(plan);
+      this.decoders.unpin(plan);
     }
     const hw = f.width * f.height;
     const low = MASK_SIDE * MASK_SIDE;
@@ -490,9 +430,7 @@ export class SamUnet {
 
   /** Bytes held by the cached decoder plans. */
   decoderPlanBytes(): number {
-    let n = 0;
-    for (const p of this.liveDecoders) n += p.gpuBytes;
-    return n;
+    return this.decoders.bytes;
   }
 
   /**
@@ -506,11 +444,7 @@ export class SamUnet {
     this.encoderObj?.destroy();
     this.encoderObj = null;
     this.encoder = null;
-    for (const p of this.liveDecoders) p.destroy();
-    this.liveDecoders.clear();
-    this.decoders.clear();
-    this.pins.clear();
-    this.evicted.clear();
+    this.decoders.destroy();
     this.weights.destroy();
   }
 }

@@ -18,11 +18,11 @@ import type { KeySpec, Weight, WeightGroup, WeightSpec } from './spec.js';
  * linear weights) in f16, read by f32 kernels; 'f16-compute', every weight but the keepF32 ones in
  * f16, read by the kernels' f16 twins (activations in f16 too; needs shader-f16).
  */
-export type Precision = 'f32' | 'f16' | 'f16-compute';
-export const PRECISIONS: readonly Precision[] = ['f32', 'f16', 'f16-compute'];
+export const PRECISIONS = ['f32', 'f16', 'f16-compute'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 /** `s` as a Precision, or null when it names none (command-line parsing). */
-export const parsePrecision = (s: string): Precision | null => (PRECISIONS as readonly string[]).includes(s) ? (s as Precision) : null;
+export const parsePrecision = (s: string): Precision | null => ((PRECISIONS as readonly string[]).includes(s) ? (s as Precision) : null);
 
 export interface LoadProgress {
   /** Source tensors uploaded so far, of `total`. */
@@ -56,7 +56,9 @@ export class LoadedWeights {
    */
   static async load(gpu: Gpu, src: WeightProvider, spec: WeightSpec, opts: UploadOptions): Promise<LoadedWeights> {
     const precision = opts.precision ?? 'f32';
-    if (!PRECISIONS.includes(precision)) throw new WeightError(`precision must be ${PRECISIONS.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(precision)}`);
+    if (!(PRECISIONS as readonly string[]).includes(precision)) {
+      throw new WeightError(`precision must be ${PRECISIONS.map((x) => `'${x}'`).join(' or ')}, got ${JSON.stringify(precision)}`);
+    }
     const unexpected = checkEntries(src.entries, spec.keys, opts.name);
     assertDeviceAlive(gpu.device, 'loading weights');
     const w = new LoadedWeights(new Map(spec.weights.map((x) => [x.key, x])), unexpected);

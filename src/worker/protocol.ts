@@ -9,7 +9,7 @@
 //
 // Adding a request: one entry in Methods, one handler in host.ts, one method in client.ts.
 import {
-  GpuDeviceLostError, GpuResourceError, GpuUnavailableError, ImageDecodeError, ImageInputError, PromptError, SafetensorsError, WeightError,
+  GpuDeviceLostError, GpuResourceError, GpuUnavailableError, ImageDecodeError, ImageInputError, PlanError, PromptError, SafetensorsError, WeightError,
 } from '../index.js';
 import type { AdapterDescription, DecodeResult, ImageEmbedding, LoadProgress, Precision, PromptSet, RgbImage, Variant } from '../index.js';
 
@@ -121,6 +121,7 @@ function reviverTable(): Record<string, Revive> {
     SafetensorsError: plain(SafetensorsError),
     GpuUnavailableError: plain(GpuUnavailableError),
     GpuResourceError: plain(GpuResourceError),
+    PlanError: plain(PlanError),
     SamUnetWorkerError: plain(SamUnetWorkerError),
     ImageDecodeError: (w) => new ImageDecodeError((w.reason ?? 'corrupt') as ImageDecodeError['reason'], w.message),
     GpuDeviceLostError: (w) => new GpuDeviceLostError(w.message, w.reason),

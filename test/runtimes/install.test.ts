@@ -108,7 +108,10 @@ const raw = (cs: Rolldown.OutputChunk[]) => cs.reduce((a, c) => a + Buffer.byteL
 describe('a fresh Vite app installing the packed tarball', () => {
   it('the tarball holds dist (JavaScript + declarations), the README and package.json, and nothing else', () => {
     const paths = packed.files.map((f) => f.path);
-    const unexpected = paths.filter((p) => !/^dist\/.+\.(js|d\.ts)$/.test(p) && !['README.md', 'package.json', 'LICENSE'].includes(p));
+    // The DICOM codecs' WebAssembly (copied by scripts/copy-codecs.mjs) is loaded only when a file needs it.
+    const unexpected = paths.filter(
+      (p) => !/^dist\/.+\.(js|d\.ts)$/.test(p) && !/^dist\/medical\/dicom\/wasm\/[a-z0-9_]+\.wasm$/.test(p) && !['README.md', 'package.json', 'LICENSE'].includes(p),
+    );
     expect(unexpected).toEqual([]);
     expect(paths.filter((p) => /\.map$|^dist\/bench\/|^(src|test|bench|shaders|scripts|demo)\//.test(p))).toEqual([]);
     for (const [name, entry] of Object.entries(pkg.exports as Record<string, string | { types: string; import: string }>)) {
@@ -119,9 +122,12 @@ describe('a fresh Vite app installing the packed tarball', () => {
     console.log(`[install] npm pack: ${kB(packed.size)} tarball, ${kB(packed.unpackedSize)} unpacked, ${paths.length} files`);
   });
 
-  it('npm install brings the package and its two dependencies, not npm webgpu (Dawn)', () => {
+  it('npm install brings the package and its dependencies, not npm webgpu (Dawn)', () => {
     const installed = readdirSync(join(app, 'node_modules')).filter((d) => !d.startsWith('.')).sort();
-    expect(installed).toEqual(['fflate', 'jpeg-js', 'sam-unet-webgpu']);
+    // Our dependencies by scope or name, and one stray: jpeg-lossless-decoder-js 2.1 lists rollup's
+    // native binary (@rollup/rollup-linux-x64-gnu) as an optionalDependency by mistake.
+    const expected = new Set(['sam-unet-webgpu', '@rollup', ...Object.keys(pkg.dependencies as Record<string, string>).map((d) => d.split('/')[0]!)]);
+    expect(installed).toEqual([...expected].sort());
     expect(readFileSync(join(app, 'package-lock.json'), 'utf8')).not.toMatch(/node_modules\/webgpu"/);
     const meta = JSON.parse(readFileSync(join(app, 'node_modules', 'sam-unet-webgpu', 'package.json'), 'utf8'));
     expect(meta.peerDependencies?.webgpu).toBeDefined();
@@ -191,7 +197,10 @@ describe('a fresh Vite app installing the packed tarball', () => {
       await dev.listen();
       const served = await appResult(chromium, dev.resolvedUrls!.local[0]!.replace(/\/$/, ''));
       expectWorking(served);
-      expect(problems, 'Vite dev server warnings and errors').toEqual([]);
+      // nifti-reader-js 0.8 publishes source maps whose sources it does not ship: Vite says so once
+      // per file. Not ours to fix; anything else is.
+      const foreign = /^Sourcemap for "[^"]*\/node_modules\/nifti-reader-js\/[^"]*" points to missing source files$/;
+      expect(problems.filter((m) => !foreign.test(m)), 'Vite dev server warnings and errors').toEqual([]);
     } finally {
       await chromium.close();
       await dev.close();

@@ -1,3 +1,4 @@
+/// <reference path="./codec-modules.d.ts" />
 // Decoders for compressed frames, each loaded by dynamic import() the first time a file needs it,
 // so that a bundle that never opens a compressed file carries none of them:
 //  - JPEG baseline / extended with 8-bit samples: libjpeg-turbo (@cornerstonejs/codec-libjpeg-turbo-8bit, WASM)
