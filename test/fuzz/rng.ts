@@ -1,6 +1,5 @@
-// Seeded random numbers for the medical fuzzer: every case is reproducible from (seed, index).
-// (bench/fuzz-safetensors.ts has its own; it cannot be imported from a fuzzer worker, since that
-// module runs its own CLI when loaded inside any worker thread.)
+// Seeded random numbers for every fuzzer: each case is reproducible from (seed, index). A module of
+// its own, free of side effects, so that a fuzzer's worker thread can import it.
 
 export type Rng = () => number;
 
@@ -25,7 +24,7 @@ function mix(x: number): number {
 /**
  * A per-case seed from the run seed and the case index. The run seed is hashed before the index
  * joins it: with `seed ^ index`, seeds that differ in low bits give the same set of cases, only
- * reordered (as bench/fuzz-safetensors.ts's caseSeed does: its seeds 2 and 3 run the same cases).
+ * reordered.
  */
 export function caseSeed(seed: number, index: number): number {
   return mix((mix(seed >>> 0) + Math.imul(index, 0x9e3779b9)) >>> 0);
