@@ -54,3 +54,7 @@ export { niftiLabelMap, affineToQuatern, type NiftiWriteOptions } from './volume
 export { dicomSeg, SEGMENTATION_STORAGE, type DicomSegOptions, type SegmentDescription, type Code } from './volume/dicom-seg.js';
 export { DicomWriteError } from './volume/dicom-write.js';
 export { labelSlicesPng, type PngSlicesOptions } from './volume/png-slices.js';
+export {
+  segmentVolume, maskBox, interiorPoint, PROPAGATION_STRATEGIES, VolumePromptError,
+  type VolumePrompt, type PropagationStrategy, type SliceRecord, type SliceProgress, type SliceSegmenter, type SegmentVolumeOptions, type VolumeSegmentation,
+} from './volume/propagate.js';
