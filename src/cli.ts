@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // sam-unet: segment an image with SAM-UNet on WebGPU from the command line (Node + Dawn).
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { relaunchWithoutDawnNotices } from './gpu/dawn-notices.js';
 import { requestGpu, type Gpu } from './gpu/device.js';
-import { decodeImage, encodePng, type RgbImage } from './image/decode.js';
+import { encodePng, type RgbImage } from './image/decode.js';
 import { maskFromLogits } from './image/mask.js';
 import { drawBox, drawPoints, overlayMask } from './image/overlay.js';
 import { sheppLogan } from './image/phantom.js';
@@ -18,25 +18,52 @@ import { listWeights, resolveWeights, weightDirs } from './node/weights-dir.js';
 import { fileSource } from './safetensors/node.js';
 import { SafetensorsFile } from './safetensors/read.js';
 import { looksLikePth, PthCheckpoint } from './pth/checkpoint.js';
+import { checkpointWeights } from './pth/index.js';
 import { f32ArrayToF16, serializeSafetensors, writeSafetensors, type LazyTensorEntry } from './safetensors/write.js';
 import { parsePrecision, PRECISIONS, type Precision } from './weights/load.js';
 import type { WeightProvider } from './weights/source.js';
 import { safetensorsWeights } from './weights/sources.js';
 import { batchCommand } from './node/batch/command.js';
+import { describeScanPath, readSegmentInput } from './node/scan-input.js';
+import { VOLUME_USAGE, volumeCommand, VolumeUsageError } from './node/volume-command.js';
+import { writeSliceMask } from './volume/slice.js';
+import { niftiLabelMap } from './volume/nifti-write.js';
+
+/** How a scan becomes the model's image (src/node/scan-input.ts). */
+const SCAN_OPTIONS = {
+  window: { type: 'string' },
+  slice: { type: 'string' },
+  axis: { type: 'string' },
+  frame: { type: 'string' },
+  series: { type: 'string' },
+} as const;
 
 const USAGE = `sam-unet — SAM-UNet medical image segmentation on WebGPU
 
 Usage:
-  sam-unet segment IMAGE [--weights W] [--variant res50|res34] [--precision f32|f16|f16-compute]
+  sam-unet segment IMAGE|SCAN [--weights W] [--variant res50|res34] [--precision f32|f16|f16-compute]
                    [--box x0,y0,x1,y1]... [--point x,y,label]... [--mask-input PREV.safetensors]
                    --out MASK.png [--logits OUT.safetensors] [--overlay OVERLAY.png]
+                   [--window W] [--slice N] [--axis axial|coronal|sagittal] [--frame N] [--series UID]
+                   [--out-labels LABELS.nii.gz]
+${VOLUME_USAGE}
   sam-unet synth-weights --variant res50|res34 --out W.safetensors [--dtype f32|f16]
   sam-unet convert IN.safetensors|IN.pth --out OUT.safetensors [--dtype f16|f32]
   sam-unet demo [--out-dir DIR] [--variant res50|res34]
   sam-unet batch MANIFEST.jsonl --out-dir DIR --weights W [--shard K/N] [--resume] [--dry-run]
-  sam-unet info
+  sam-unet info [SCAN] [--series UID]
 
-IMAGE is PNG or JPEG. Coordinates are pixels of the original image. Each --box is one prompt set
+IMAGE is PNG or JPEG. SCAN is a DICOM file (2-D or multi-frame; --frame N), a folder holding a DICOM
+series (--series UID picks one when it holds several), or a NIfTI file (.nii, .nii.gz). A volume is
+cut at --slice N (default: the middle slice) along --axis (default axial), shown as radiology
+viewers show it (axial: the patient's right on the left, anterior up; coronal: right on the left,
+superior up; sagittal: anterior on the left, superior up); --out-labels writes the masks into a
+label map on the scan's grid. --window: a CT preset (abdomen W400/L40, lung W1500/L-600, bone
+W1800/L400, brain W80/L40, mediastinum, liver), "W,L", file (the scan's own), percentile (0.5–99.5 %
+of non-zero values, as for MR), or auto (default: abdomen for CT, as MedSAM did; percentile otherwise).
+volume: Z is a slice index along --axis, x, y that slice's pixels; N@ gives the object's label
+(default --label, 1); the mask spreads from each key slice until it vanishes (see README "Volumes").
+Coordinates are pixels of the original image (of the slice, for a scan). Each --box is one prompt set
 (N boxes give MASK-0.png, MASK-1.png, …); --point x,y,1 (foreground) or x,y,0 (background) joins
 every set, or forms the only set when there is no box. --weights takes a path, or a bare NAME found
 in ./weights/ (or the package's weights/ folder) as NAME or NAME.safetensors; without it, the one
@@ -77,12 +104,16 @@ function defaultWeights(): string {
   throw new UsageError(`segment needs --weights: ${found.length ? `${dirs} hold ${found.length} weight files` : `there is none in ${dirs}`}`);
 }
 
+/** A safetensors file or a PyTorch checkpoint (told by its first bytes), or synthetic weights. */
 async function openWeights(arg: string): Promise<{ provider: WeightProvider; close: () => Promise<void> }> {
   const path = resolveWeights(arg);
   const m = path.match(/^synthetic:(res50|res34)$/);
   if (m) return { provider: syntheticWeights(m[1] as Variant), close: async () => {} };
   const src = await fileSource(path);
   try {
+    if (looksLikePth(await src.read(0, Math.min(8, src.size)))) {
+      return { provider: checkpointWeights(await PthCheckpoint.open(src), src.size), close: () => src.close() };
+    }
     return { provider: safetensorsWeights(await SafetensorsFile.open(src)), close: () => src.close() };
   } catch (e) {
     await src.close();
@@ -176,9 +207,11 @@ async function segment(args: string[]): Promise<void> {
       out: { type: 'string' },
       logits: { type: 'string' },
       overlay: { type: 'string' },
+      ...SCAN_OPTIONS,
+      'out-labels': { type: 'string' },
     },
   });
-  if (positionals.length !== 1) throw new UsageError('segment takes one IMAGE');
+  if (positionals.length !== 1) throw new UsageError('segment takes one IMAGE or SCAN');
   const weights = values.weights ?? defaultWeights();
   if (!values.out) throw new UsageError('segment needs --out MASK.png');
   const precision = parsePrecision(values.precision ?? 'f32');
@@ -200,7 +233,10 @@ async function segment(args: string[]): Promise<void> {
     }
   }
   const sets: PromptSet[] = boxes.length ? boxes.map((box) => ({ box, points, maskInput })) : [{ points, maskInput }];
-  const image = decodeImage(new Uint8Array(await readFile(positionals[0]!)));
+  const input = await readSegmentInput(positionals[0]!, values);
+  if (values['out-labels'] && !input.volume) throw new UsageError('--out-labels needs a volume (a DICOM series or a NIfTI file)');
+  log(input.summary);
+  const image = input.image;
   const gpu = await requestGpu({ f16: precision === 'f16-compute' });
   const model = await loadModel(gpu, weights, variantOf(values.variant), precision);
   try {
@@ -209,6 +245,14 @@ async function segment(args: string[]): Promise<void> {
     if (values.overlay) {
       await writeFile(values.overlay, overlayPng(image, r, sets));
       log(`wrote ${values.overlay}`);
+    }
+    if (values['out-labels']) {
+      // Set i's mask as label i + 1 on the source grid (a later set wins where masks overlap).
+      const vol = input.volume!;
+      const labels = new Uint8Array(vol.dims[0] * vol.dims[1] * vol.dims[2]);
+      r.masks.forEach((m, i) => writeSliceMask(labels, vol.dims, input.geometry!, m, i + 1));
+      await writeFile(values['out-labels'], niftiLabelMap(labels, vol, { gzip: /\.gz$/i.test(values['out-labels']) }));
+      log(`wrote ${values['out-labels']} (${vol.dims.join('×')} labels on the scan's grid)`);
     }
   } finally {
     model.destroy();
@@ -306,7 +350,15 @@ async function demo(args: string[]): Promise<void> {
   }
 }
 
-async function info(): Promise<void> {
+async function info(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { series: { type: 'string' } } });
+  if (positionals.length > 1) throw new UsageError('info takes at most one SCAN');
+  if (positionals.length === 1) {
+    // Indented, with arrays of numbers on one line.
+    const text = JSON.stringify(await describeScanPath(positionals[0]!, values.series), null, 2);
+    console.log(text.replace(/\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g, (_, xs: string) => `[${xs.split(/,\s+/).join(', ')}]`));
+    return;
+  }
   const gpu = await requestGpu();
   console.log(JSON.stringify({ adapter: gpu.info, limits: { maxStorageBufferBindingSize: gpu.device.limits.maxStorageBufferBindingSize, maxBufferSize: gpu.device.limits.maxBufferSize } }, null, 2));
 }
@@ -319,7 +371,12 @@ async function main(argv: string[]): Promise<number> {
       case 'synth-weights': await synthWeights(rest); break;
       case 'convert': await convert(rest); break;
       case 'demo': await demo(rest); break;
-      case 'info': await info(); break;
+      case 'info': await info(rest); break;
+      case 'volume': await volumeCommand(rest, async (w, v, p) => {
+        const precision = parsePrecision(p ?? 'f32');
+        if (!precision) throw new UsageError(`--precision must be ${PRECISIONS.join(', ')}, got '${p}'`);
+        return loadModel(await requestGpu({ f16: precision === 'f16-compute' }), w ?? defaultWeights(), variantOf(v), precision);
+      }); break;
       case 'batch': return await batchCommand(rest, { loadModel: async (w, v, p) => loadModel(await requestGpu({ f16: p === 'f16-compute' }), w, v, p) });
       case undefined: case '-h': case '--help': case 'help': console.log(USAGE); return cmd === undefined ? 2 : 0;
       default: throw new UsageError(`unknown command '${cmd}'`);
@@ -327,7 +384,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const err = e as Error;
-    if (e instanceof UsageError || err.name === 'TypeError' && /parseArgs|option/i.test(err.message)) {
+    if (e instanceof UsageError || e instanceof VolumeUsageError || err.name === 'TypeError' && /parseArgs|option/i.test(err.message)) {
       log(`sam-unet: ${err.message}\n\n${USAGE}`);
       return 2;
     }

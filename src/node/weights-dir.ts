@@ -7,7 +7,7 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** File name endings of weight files the CLI reads. */
-export const WEIGHT_EXTENSIONS = ['.safetensors'];
+export const WEIGHT_EXTENSIONS = ['.safetensors', '.pth'];
 
 /** ./weights, then the package's weights/ (two levels above this file: src/node or dist/node). */
 export function weightDirs(cwd = process.cwd()): string[] {

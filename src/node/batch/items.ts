@@ -1,18 +1,15 @@
 // What one batch item does. Image items: decode, encode once, decode every prompt set, write each
-// mask PNG atomically. Volume items: checked by the manifest parser, not run by this version.
+// mask PNG atomically. Volume items: propagate the objects' prompts through the scan
+// (segmentVolumeFiles) and write the label map (and the DICOM SEG) atomically.
 import { readFile } from 'node:fs/promises';
 import { decodeImage } from '../../image/decode.js';
 import { maskFromLogits } from '../../image/mask.js';
 import { encodePng } from '../../image/png.js';
 import type { PromptSet } from '../../model/prompts.js';
 import type { SamUnet } from '../../model/sam_unet.js';
+import { segmentVolumeFiles } from '../volume-run.js';
 import { writeFileAtomic } from './atomic.js';
 import type { BatchItem, ImageItem } from './manifest.js';
-
-/** A manifest item this version checks but cannot run yet. */
-export class NotSupportedYetError extends Error {
-  override name = 'NotSupportedYetError';
-}
 
 export async function segmentImageItem(model: SamUnet, item: ImageItem): Promise<void> {
   const image = decodeImage(new Uint8Array(await readFile(item.input)));
@@ -27,8 +24,6 @@ export async function segmentImageItem(model: SamUnet, item: ImageItem): Promise
 export function itemHandler(model: SamUnet): (item: BatchItem) => Promise<void> {
   return async (item) => {
     if (item.kind === 'image') return segmentImageItem(model, item);
-    throw new NotSupportedYetError(
-      `${item.input}: volume items are checked but not run by this version (segmenting a whole scan comes with the \`sam-unet volume\` command)`,
-    );
+    await segmentVolumeFiles(model, item.input, item.objects, { out: item.outputs[0]!, seg: item.outputs[1] });
   };
 }

@@ -9,7 +9,8 @@
 //   {"input": "ct1.nii.gz", "boxes": [[z, x0, y0, x1, y1]], "points": [[z, x, y, 1]], "label": 1,
 //    "out": "ct1-labels.nii.gz", "seg": "ct1-seg.dcm"}
 //   or several objects at once: "objects": [{"label": 1, "boxes": [...], "points": [...]}, …];
-//   z is the slice index (0-based, the volume's k). Checked now, run by a later version.
+//   z is the axial slice index (0-based; for a usual axial series or NIfTI the volume's k) and x, y
+//   that slice's display pixels (src/volume/slice.ts), as for `sam-unet volume`.
 // Optional on any item: "kind": "image" | "volume" (else told from the input's name).
 // Paths: `input` relative to the manifest's folder (or absolute); outputs relative to --out-dir
 // and inside it.
