@@ -233,7 +233,8 @@ async function segment(args: string[]): Promise<void> {
     }
   }
   const sets: PromptSet[] = boxes.length ? boxes.map((box) => ({ box, points, maskInput })) : [{ points, maskInput }];
-  const input = await readSegmentInput(positionals[0]!, values);
+  const { window, slice, axis, frame, series } = values;
+  const input = await readSegmentInput(positionals[0]!, { window, slice, axis, frame, series });
   if (values['out-labels'] && !input.volume) throw new UsageError('--out-labels needs a volume (a DICOM series or a NIfTI file)');
   log(input.summary);
   const image = input.image;
