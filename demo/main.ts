@@ -196,7 +196,7 @@ async function decode(): Promise<void> {
 // ---------------------------------------------------------------- files, buttons, drag and drop
 
 function openFile(file: File): void {
-  if (/\.safetensors$/i.test(file.name)) void loadWeights({ kind: 'file', file });
+  if (/\.(safetensors|pth|pt)$/i.test(file.name)) void loadWeights({ kind: 'file', file });
   else void setImage(file, file.name);
 }
 

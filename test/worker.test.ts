@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeImage, GpuDeviceLostError, GpuUnavailableError, ImageDecodeError, ImageInputError, PlanError, PromptError, SafetensorsError, serializeSafetensors,
-  sheppLogan, trackBuffers, WeightError, type BufferTracker, type Gpu, type LoadProgress,
+  PthError, sheppLogan, trackBuffers, WeightError, type BufferTracker, type Gpu, type LoadProgress,
 } from '../src/index.js';
 import { SamUnetWorker, type WorkerEmbedding } from '../src/worker/client.js';
 import { serveSamUnet } from '../src/worker/host.js';
@@ -109,6 +109,13 @@ describe('SamUnetWorker over a MessageChannel', () => {
     expect(w).toBeInstanceOf(WeightError);
     expect(w.message).toMatch(/key\(s\) missing/);
     expect(await rejection(sam.load({ kind: 'synthetic', variant: 'res99' as 'res50' }))).toBeInstanceOf(WeightError);
+    // A .pth Blob is read as a PyTorch checkpoint (told by its bytes, not its name): torch.save's
+    // tiny seed holds other keys (a WeightError, not a SafetensorsError); a cut one is a PthError.
+    const seed = readFileSync(join(import.meta.dirname, 'fuzz', 'seeds', 'pth', 'upstream.pth'));
+    const pthKeys = await rejection(sam.load({ kind: 'blob', blob: new Blob([seed]) }));
+    expect(pthKeys).toBeInstanceOf(WeightError);
+    expect(pthKeys.message).toMatch(/not a SAM-UNet state_dict/);
+    expect(await rejection(sam.load({ kind: 'blob', blob: new Blob([seed.subarray(0, seed.length - 30)]) }))).toBeInstanceOf(PthError);
     expect(await rejection(sam.load({ kind: 'pth' } as never))).toSatisfy((e: Error) => e instanceof SamUnetWorkerError && /unknown weight source "pth"/.test(e.message));
     expect(await rejection(sam.openImage({ phantom: 0 }))).toBeInstanceOf(ImageInputError);
     const phantom = await sam.openImage({ phantom: 24 });

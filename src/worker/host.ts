@@ -57,6 +57,10 @@ const WEIGHT_SOURCES: { [K in WorkerWeights['kind']]: Opener<K> } = {
   },
   blob: async ({ blob }) => {
     if (!(blob instanceof Blob)) throw new TypeError('load: weights.blob must be a File or Blob');
+    // A PyTorch checkpoint (torch.save's zip: 'PK\x03\x04') is read without running its pickle; the
+    // reader is loaded only then. Anything else is read as safetensors.
+    const magic = new Uint8Array(await blob.slice(0, 4).arrayBuffer());
+    if (magic[0] === 0x50 && magic[1] === 0x4b && magic[2] === 0x03 && magic[3] === 0x04) return (await import('../pth/index.js')).pthWeights(blob);
     return blobWeights(blob);
   },
 };

@@ -11,9 +11,10 @@
 import {
   GpuDeviceLostError, GpuResourceError, GpuUnavailableError, ImageDecodeError, ImageInputError, PlanError, PromptError, SafetensorsError, WeightError,
 } from '../index.js';
+import { PthError, UnsafePickleError } from '../pth/errors.js';
 import type { AdapterDescription, DecodeResult, ImageEmbedding, LoadProgress, Precision, PromptSet, RgbImage, Variant } from '../index.js';
 
-/** Where the worker gets the weights: computed there, fetched there, or streamed from a File/Blob. */
+/** Where the worker gets the weights: computed there, fetched there, or streamed from a File/Blob (safetensors, or a PyTorch .pth checkpoint told by its first bytes). */
 export type WorkerWeights =
   | { kind: 'synthetic'; variant: Variant }
   /** Fetched by the worker (streamed, kept in the Cache API: see fetchWeights). */
@@ -119,6 +120,8 @@ function reviverTable(): Record<string, Revive> {
     ImageInputError: plain(ImageInputError),
     WeightError: plain(WeightError),
     SafetensorsError: plain(SafetensorsError),
+    PthError: plain(PthError),
+    UnsafePickleError: plain(UnsafePickleError),
     GpuUnavailableError: plain(GpuUnavailableError),
     GpuResourceError: plain(GpuResourceError),
     PlanError: plain(PlanError),
