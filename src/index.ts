@@ -33,11 +33,11 @@ export { overlayMask, drawBox, drawPoints } from './image/overlay.js';
 // The model in a Web Worker: the client for the app's thread, the host for a worker (the ready-made
 // worker script is `sam-unet-webgpu/worker`).
 export {
-  SamUnetWorker, WorkerEmbedding, WorkerImage,
+  SamUnetWorker, WorkerEmbedding, WorkerImage, WorkerScan,
   type SamUnetWorkerOptions, type WorkerCallOptions, type WorkerLoadOptions, type WorkerImageOptions, type WorkerEncodeOptions,
   type WorkerDecodeOptions,
 } from './worker/client.js';
-export { SamUnetWorkerError, type WorkerWeights, type WorkerImageSource, type WorkerModelInfo, type WorkerDecodeResult, type Rgba, type Endpoint } from './worker/protocol.js';
+export { SamUnetWorkerError, type WorkerWeights, type WorkerImageSource, type WorkerModelInfo, type WorkerDecodeResult, type WorkerScanInfo, type WorkerSegmentation, type Rgba, type Endpoint } from './worker/protocol.js';
 export { serveSamUnet, type HostOptions } from './worker/host.js';
 // Medical scans: DICOM files and series, NIfTI volumes, slices, values → the model's RGB.
 export * from './medical/index.js';

@@ -10,11 +10,13 @@
 // Errors thrown in the worker are thrown here as the same classes (PromptError, ImageInputError,
 // WeightError, GpuUnavailableError, …) with the same messages. Results are transferred, not copied.
 // An AbortSignal on a call rejects it at once with the signal's reason and tells the worker to stop.
-import type { AdapterDescription, LoadProgress, Precision, PromptSet, RgbImage, Variant } from '../index.js';
+import type {
+  AdapterDescription, LoadProgress, Precision, PromptSet, PropagationStrategy, RgbImage, SliceAxis, SliceProgress, Variant, VolumePrompt, WindowSpec,
+} from '../index.js';
 import {
   fromWire, SamUnetWorkerError,
   type Args, type Endpoint, type FromWorker, type HandleId, type ImageFrame, type Method, type Progress, type Result, type Rgba, type ToWorker,
-  type WorkerDecodeResult, type WorkerImageSource, type WorkerModelInfo, type WorkerWeights,
+  type WorkerDecodeResult, type WorkerImageSource, type WorkerModelInfo, type WorkerScanInfo, type WorkerSegmentation, type WorkerWeights,
 } from './protocol.js';
 
 export interface WorkerCallOptions {
@@ -100,6 +102,58 @@ export class WorkerEmbedding {
 
   get destroyed(): boolean {
     return !this.alive || this.owner.destroyed || this.owner._generation !== this.generation;
+  }
+
+  destroy(): void {
+    if (!this.alive) return;
+    this.alive = false;
+    this.owner._release(this.id);
+  }
+}
+
+/**
+ * A DICOM series or file or a NIfTI volume opened in the worker (openScan): slices to draw, slices
+ * encoded in the background, prompts propagated through it, the label map as file bytes.
+ */
+export class WorkerScan {
+  private alive = true;
+
+  /** @internal */
+  constructor(
+    readonly owner: SamUnetWorker,
+    readonly info: WorkerScanInfo,
+  ) {}
+
+  get destroyed(): boolean {
+    return !this.alive || this.owner.destroyed;
+  }
+
+  /** Slice `index` along `axis` as 8-bit RGB (display orientation), and how the window was applied. */
+  slice(axis: SliceAxis, index: number, window: WindowSpec = 'auto', opts: WorkerCallOptions = {}): Promise<{ width: number; height: number; rgb: Uint8Array; window: string }> {
+    return this.owner._call('scanSlice', { scan: this.id, axis, index, window }, opts);
+  }
+
+  /** Encodes these slices into the worker's embedding store unless it holds them (a background job: cancel with a signal). */
+  prefetch(axis: SliceAxis, indices: number[], window: WindowSpec = 'auto', opts: WorkerCallOptions = {}): Promise<{ encoded: number; cached: number }> {
+    return this.owner._call('prefetchScan', { scan: this.id, axis, window, indices }, opts);
+  }
+
+  /**
+   * Propagates prompts through the scan (segmentVolume in the worker). `correct`: keep the last
+   * result and re-propagate from these prompts' slices only.
+   */
+  segment(prompts: VolumePrompt[], opts: WorkerCallOptions & { axis?: SliceAxis; window?: WindowSpec; strategy?: PropagationStrategy; correct?: boolean; onProgress?: (p: SliceProgress) => void } = {}): Promise<WorkerSegmentation> {
+    return this.owner._call('segmentScan', { scan: this.id, prompts, axis: opts.axis ?? 'axial', window: opts.window ?? 'auto', strategy: opts.strategy, correct: opts.correct }, opts);
+  }
+
+  /** The last segmentation as a NIfTI label map (.nii.gz) or a DICOM SEG (DICOM series only). */
+  export(format: 'nifti' | 'seg', opts: WorkerCallOptions = {}): Promise<Uint8Array> {
+    return this.owner._call('exportScan', { scan: this.id, format }, opts);
+  }
+
+  /** @internal */
+  get id(): HandleId {
+    return this.info.id;
   }
 
   destroy(): void {
@@ -201,6 +255,16 @@ export class SamUnetWorker {
     if (emb.owner !== this) return Promise.reject(new SamUnetWorkerError('decode: the embedding was made by another SamUnetWorker'));
     if (emb.destroyed) return Promise.reject(new SamUnetWorkerError('decode: the embedding was destroyed, or a later load() replaced its model'));
     return this.call('decode', { embedding: emb.id, prompts, overlay: opts.overlay }, { signal: opts.signal });
+  }
+
+  /** Opens DICOM files (one file, or a series' files: a folder picked with webkitdirectory) or a NIfTI file in the worker. */
+  async openScan(files: Blob[], opts: WorkerCallOptions & { series?: string } = {}): Promise<WorkerScan> {
+    return new WorkerScan(this, await this.call('openScan', { files, series: opts.series }, opts));
+  }
+
+  /** @internal */
+  _call<M extends Method>(method: M, args: Args<M>, o: { signal?: AbortSignal; onProgress?: (p: Progress<M>) => void } = {}): Promise<Result<M>> {
+    return this.call(method, args, o);
   }
 
   /**

@@ -8,6 +8,7 @@ import {
   blobWeights, decodeImage, fetchWeights, ImageInputError, requestGpu, SamUnet, sheppLogan, syntheticWeights, WeightError,
   type Gpu, type GpuOptions, type ImageEmbedding, type LoadProgress, type RgbImage, type StreamWeightProvider, type WeightProvider,
 } from '../index.js';
+import { ScanHost } from './scans.js';
 import { assertBitmaps, maskBitmap, rgbBitmap } from './bitmaps.js';
 import {
   SamUnetWorkerError, toWire,
@@ -121,6 +122,9 @@ export class SamUnetHost {
   private nextId = 1;
   private disposed = false;
   private readonly calls = new Map<number, AbortController>();
+  private readonly scans = new ScanHost(() => this.nextId++);
+  /** What the loaded weights are, for embedding keys (synthetic:res34, a URL, a file's name and size). */
+  private weightsId = '';
 
   /** The requests: one handler each. */
   private readonly handlers: { [M in Method]: Handler<M> } = {
@@ -129,7 +133,13 @@ export class SamUnetHost {
     openImage: (a) => this.openImage(a),
     encode: (a, c) => this.encode(a, c),
     decode: (a) => this.decode(a),
+    openScan: async (a) => ({ value: await this.scans.open(a) }),
+    scanSlice: async (a) => this.scans.slice(a),
+    prefetchScan: async (a, c) => ({ value: await this.scans.prefetch(this.requireModel('prefetchScan'), this.weightsId, a, c.signal) }),
+    segmentScan: async (a, c) => this.scans.segment(this.requireModel('segmentScan'), this.weightsId, a, c.signal, c.progress),
+    exportScan: async (a) => this.scans.export(a),
     release: async ({ id }) => {
+      this.scans.release(id);
       this.images.delete(id);
       this.embeddings.get(id)?.destroy();
       this.embeddings.delete(id);
@@ -142,6 +152,7 @@ export class SamUnetHost {
       this.loading?.abort(stop);
       this.dropModel();
       this.images.clear();
+      this.scans.clear();
       return { value: undefined };
     },
   };
@@ -200,6 +211,7 @@ export class SamUnetHost {
     this.model?.destroy(); // and with it every embedding it made
     this.model = null;
     this.embeddings.clear();
+    this.scans.dropModel();
   }
 
   private async load({ weights, precision, variant }: Args<'load'>, call: Call<'load'>): Promise<Reply<'load'>> {
@@ -235,6 +247,8 @@ export class SamUnetHost {
       throw signal.reason;
     }
     this.model = model;
+    this.weightsId = weights.kind === 'synthetic' ? `synthetic:${weights.variant}` : weights.kind === 'url' ? weights.url
+      : `blob:${(weights.blob as File).name ?? ''}:${weights.blob.size}:${(weights.blob as File).lastModified ?? ''}`;
     const w = model.weights;
     return { value: { variant: model.variant, precision: w.precision, bytes: w.bytes, bufferCount: w.bufferCount, unexpected: w.unexpected, ...info } };
   }

@@ -12,6 +12,7 @@ import {
   GpuDeviceLostError, GpuResourceError, GpuUnavailableError, ImageDecodeError, ImageInputError, PlanError, PromptError, SafetensorsError, WeightError,
 } from '../index.js';
 import { PthError, UnsafePickleError } from '../pth/errors.js';
+import type { PropagationStrategy, SliceAxis, SliceProgress, VolumePrompt, WindowSpec } from '../index.js';
 import type { AdapterDescription, DecodeResult, ImageEmbedding, LoadProgress, Precision, PromptSet, RgbImage, Variant } from '../index.js';
 
 /** Where the worker gets the weights: computed there, fetched there, or streamed from a File/Blob (safetensors, or a PyTorch .pth checkpoint told by its first bytes). */
@@ -55,6 +56,30 @@ export interface WorkerDecodeResult extends DecodeResult {
   overlays: ImageBitmap[] | null;
 }
 
+/** A scan opened in the worker (openScan). */
+export interface WorkerScanInfo {
+  id: HandleId;
+  /** 'dicom' (a series or a multi-frame file) or 'nifti' (also a 2-D DICOM image, shown as one slice). */
+  kind: 'dicom' | 'nifti';
+  dims: [number, number, number];
+  spacing: [number, number, number];
+  modality: string;
+  window: { center: number; width: number } | null;
+  /** Per axis: the number of slices and their size in display pixels. */
+  slices: Record<SliceAxis, { count: number; width: number; height: number }>;
+  warnings: string[];
+}
+
+export interface WorkerSegmentation {
+  /** The label per voxel on the scan's grid (i fastest). */
+  labels: Uint8Array | Uint16Array;
+  dims: [number, number, number];
+  encodes: number;
+  decodes: number;
+  /** Per label and decoded slice: its mask's area (0 where it vanished) and its key slice. */
+  slices: { label: number; slice: number; area: number; from: number }[];
+}
+
 /** A handle's id as it travels to the worker. */
 export type HandleId = number;
 
@@ -64,6 +89,15 @@ export interface Methods {
   openImage: { args: { image: WorkerImageSource; bitmap: boolean }; result: { id: HandleId; width: number; height: number; bitmap: ImageBitmap | null } };
   encode: { args: { image: HandleId | WorkerImageSource }; result: { id: HandleId; frame: ImageFrame } };
   decode: { args: { embedding: HandleId; prompts: PromptSet | readonly PromptSet[]; overlay?: Rgba }; result: WorkerDecodeResult };
+  openScan: { args: { files: Blob[]; series?: string }; result: WorkerScanInfo };
+  scanSlice: { args: { scan: HandleId; axis: SliceAxis; index: number; window: WindowSpec }; result: { width: number; height: number; rgb: Uint8Array; window: string } };
+  prefetchScan: { args: { scan: HandleId; axis: SliceAxis; window: WindowSpec; indices: number[] }; result: { encoded: number; cached: number } };
+  segmentScan: {
+    args: { scan: HandleId; prompts: VolumePrompt[]; axis: SliceAxis; window: WindowSpec; strategy?: PropagationStrategy; correct?: boolean };
+    result: WorkerSegmentation;
+    progress: SliceProgress;
+  };
+  exportScan: { args: { scan: HandleId; format: 'nifti' | 'seg' }; result: Uint8Array };
   release: { args: { id: HandleId }; result: void };
   dispose: { args: Record<string, never>; result: void };
 }
