@@ -23,8 +23,8 @@ export default defineConfig(({ command }) => {
     // The dev server serves the worker's modules unbundled: jpeg-js, CommonJS, must be pre-bundled.
     optimizeDeps: { include: ['jpeg-js'] },
     build: {
-      // Two pages: the demo and the benchmark page (bench.html, its run in bench-worker.ts).
-      rollupOptions: { input: { index: here('./demo/index.html'), bench: here('./demo/bench.html') } },
+      // Three pages: the demo, the scan demo (scan.html) and the benchmark page (bench.html, its run in bench-worker.ts).
+      rollupOptions: { input: { index: here('./demo/index.html'), scan: here('./demo/scan.html'), bench: here('./demo/bench.html') } },
       outDir: here('./out/demo'),
       emptyOutDir: true,
       target: 'es2022',

@@ -63,6 +63,8 @@ export interface WorkerScanInfo {
   kind: 'dicom' | 'nifti';
   dims: [number, number, number];
   spacing: [number, number, number];
+  /** Voxel to world (RAS+ mm), 4×4 row-major. */
+  affine: number[];
   modality: string;
   window: { center: number; width: number } | null;
   /** Per axis: the number of slices and their size in display pixels. */

@@ -94,7 +94,7 @@ export class ScanHost {
       return [a, { count: volume.dims[g.fixed], width: g.width, height: g.height }];
     })) as WorkerScanInfo['slices'];
     return {
-      id, kind: volume.source.kind, dims: [...volume.dims] as [number, number, number], spacing: [...volume.spacing] as [number, number, number],
+      id, kind: volume.source.kind, dims: [...volume.dims] as [number, number, number], spacing: [...volume.spacing] as [number, number, number], affine: Array.from(volume.affine),
       modality: volume.modality, window: volume.window ?? null, slices, warnings: [...(volume.warnings ?? [])],
     };
   }
