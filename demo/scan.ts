@@ -128,7 +128,7 @@ async function showSlice(): Promise<void> {
   const s = await scan.slice(state.axis, state.slice, state.window);
   if (mine !== sliceWanted) return;
   picture = s;
-  scale = Math.max(1, Math.min(6, Math.floor(640 / Math.max(s.width, s.height))));
+  scale = Math.max(1, Math.min(8, Math.floor(640 / Math.max(s.width, s.height))));
   if (canvas.width !== s.width * scale || canvas.height !== s.height * scale) [canvas.width, canvas.height] = [s.width * scale, s.height * scale];
   $('slice-text').textContent = `${state.slice} / ${state.scan.slices[state.axis].count - 1}`;
   $('window-text').textContent = s.window;

@@ -102,8 +102,8 @@ function checkEntries(entries: ReadonlyMap<string, EntryInfo>, keys: readonly Ke
     const e = entries.get(s.key)!;
     const same = e.shape.length === s.shape.length && e.shape.every((d, i) => d === s.shape[i]);
     if (!same) throw new WeightError(`weight '${s.key}' has shape [${e.shape}], ${name} needs [${s.shape}]`);
-    if (!['F32', 'F16', 'BF16'].includes(e.dtype)) {
-      throw new WeightError(`weight '${s.key}' has dtype ${e.dtype}, a float tensor (F32, F16 or BF16) is needed`);
+    if (!['F32', 'F16', 'BF16', 'Q8_0'].includes(e.dtype)) {
+      throw new WeightError(`weight '${s.key}' has dtype ${e.dtype}, a float tensor (F32, F16, BF16, or I8 with q8 scales) is needed`);
     }
   }
   const known = new Set(keys.map((s) => s.key));

@@ -2,13 +2,26 @@
 // a File, a Node file stream) read once in file order.
 import { byOffset, type SafetensorsHeader } from '../safetensors/header.js';
 import { decodeF32, readSafetensorsStream, SafetensorsError, SafetensorsFile, type StreamTensor, type TensorInfo } from '../safetensors/read.js';
+import { dequantizeQ8, q8Entries, q8Pairs } from './q8.js';
 import type { EntryInfo, PushedTensor, WeightProvider } from './source.js';
 
-/** An open safetensors file as a random-access source (one tensor read per read()). */
+/**
+ * An open safetensors file as a random-access source (one tensor read per read()). Block-quantised
+ * int8 tensors (q8.ts) are dequantised as they are read.
+ */
 export function safetensorsWeights(file: SafetensorsFile): WeightProvider {
-  const entries = new Map<string, EntryInfo>();
-  for (const [name, t] of file.tensors) entries.set(name, { dtype: t.dtype, shape: t.shape });
-  return { entries, read: (key) => file.readF32(key) };
+  const raw = new Map<string, EntryInfo>();
+  for (const [name, t] of file.tensors) raw.set(name, { dtype: t.dtype, shape: t.shape });
+  const pairs = q8Pairs(raw);
+  return {
+    entries: q8Entries(raw, pairs),
+    read: async (key) => {
+      const sk = pairs.get(key);
+      if (!sk) return file.readF32(key);
+      const { data } = await file.read(key);
+      return dequantizeQ8(key, new Int8Array(data.buffer, data.byteOffset, data.byteLength), await file.readF32(sk), raw.get(key)!.shape);
+    },
+  };
 }
 
 /** Progress of a sequential read: bytes so far and the tensor whose bytes are arriving. */
@@ -73,8 +86,11 @@ export async function streamWeights(stream: ReadableStream<Uint8Array>, opts: St
   if (!header) {
     throw new SafetensorsError('the stream holds no tensors');
   }
-  const entries = new Map<string, EntryInfo>();
-  for (const t of header.tensors) entries.set(t.name, { dtype: t.dtype, shape: t.shape });
+  const raw = new Map<string, EntryInfo>();
+  for (const t of header.tensors) raw.set(t.name, { dtype: t.dtype, shape: t.shape });
+  const pairs = q8Pairs(raw);
+  const entries = q8Entries(raw, pairs);
+  const q8 = q8Stream(pairs, raw);
   const impliedSize = ordered.reduce((m, t) => Math.max(m, t.begin + t.byteLength), header.dataStart);
   let started = false;
   async function* tensors(): AsyncGenerator<PushedTensor> {
@@ -84,7 +100,8 @@ export async function streamWeights(stream: ReadableStream<Uint8Array>, opts: St
       let item: IteratorResult<StreamTensor, void> = first;
       while (!item.done) {
         const t = item.value;
-        yield { key: t.info.name, values: () => streamedF32(t), bytesRead: t.bytesRead };
+        if (pairs.size) yield* q8.take(t);
+        else yield { key: t.info.name, values: () => streamedF32(t), bytesRead: t.bytesRead };
         item = await gen.next();
       }
     } finally {
@@ -100,6 +117,39 @@ export async function streamWeights(stream: ReadableStream<Uint8Array>, opts: St
     cancel: async () => void (await gen.return(undefined)),
     read: async (key) => {
       throw new Error(`streamed weights are read in file order through tensors(), not by key ('${key}')`);
+    },
+  };
+}
+
+/**
+ * Pairs a q8 tensor with its scales as they stream by, in whichever order the file has them: the
+ * one that comes first waits (a scales tensor is small; int8 values wait as int8).
+ */
+function q8Stream(pairs: ReadonlyMap<string, string>, raw: ReadonlyMap<string, EntryInfo>) {
+  const owner = new Map([...pairs].map(([k, sk]) => [sk, k]));
+  const scales = new Map<string, Float32Array>();
+  const values = new Map<string, Int8Array>();
+  const done = (key: string, q: Int8Array, s: Float32Array, bytesRead: number): PushedTensor => {
+    scales.delete(key);
+    values.delete(key);
+    return { key, values: () => dequantizeQ8(key, q, s, raw.get(key)!.shape), bytesRead };
+  };
+  return {
+    *take(t: StreamTensor): Generator<PushedTensor> {
+      const name = t.info.name;
+      const of = owner.get(name);
+      if (of !== undefined) {
+        const s = decodeF32(t);
+        const q = values.get(of);
+        if (q) yield done(of, q, s, t.bytesRead);
+        else scales.set(of, s);
+      } else if (pairs.has(name)) {
+        const q = new Int8Array(t.data.byteLength);
+        q.set(new Int8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+        const s = scales.get(name);
+        if (s) yield done(name, q, s, t.bytesRead);
+        else values.set(name, q);
+      } else yield { key: name, values: () => streamedF32(t), bytesRead: t.bytesRead };
     },
   };
 }

@@ -8,7 +8,7 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'puppeteer-core';
+import type { ElementHandle, Page } from 'puppeteer-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { pythonWith, runPy } from '../helpers/python.js';
@@ -79,7 +79,7 @@ describe('the scan demo in headless Chromium', () => {
     await waitIdle(page, 'loading res34', 300_000);
 
     // The NIfTI file through the picker: shown at its middle slice.
-    const files = await page.$('#scan-files');
+    const files = (await page.$('#scan-files')) as ElementHandle<HTMLInputElement> | null;
     await files!.uploadFile(ph.nifti);
     await page.waitForFunction(() => window.samUnetScan.state.scan?.kind === 'nifti', { timeout: 120_000 });
     await waitIdle(page, 'opening the NIfTI file', 120_000);
