@@ -17,7 +17,7 @@ import {
 } from './device.js';
 import { checkDispatch, checkFeatures, type DispatchSpec, type ShaderName } from './dispatch.js';
 import { kernelPaths, kernelTuning, type KernelFamily, type KernelPath, type KernelPaths, type KernelTuning } from './kernels.js';
-import { pipelineFor } from './pipelines.js';
+import { pipelineFor, pipelineKey } from './pipelines.js';
 import { checkRunInputs, Segments, type RunInput } from './inputs.js';
 import { Tensor, numel, storageBytes, type DType, type TensorKind } from './tensor.js';
 import { profileDispatches, timeRuns, type DispatchTime, type Timeable } from './timing.js';
@@ -168,6 +168,30 @@ export class Plan {
     checkFeatures(spec.shader, (this.device as { features?: GPUSupportedFeatures }).features, what);
     const constants = spec.constants as Readonly<Record<string, number>> | undefined;
     this.recorded.push({ shader: spec.shader, constants, inputs: [...spec.inputs], outputs: [...spec.outputs], params, groups: spec.groups, label });
+  }
+
+  /**
+   * The distinct pipelines (shader + override constants, pipelines.ts pipelineKey) of the recorded
+   * dispatches, sorted: what build() compiles where no other plan on the device did first.
+   */
+  pipelineKeys(): string[] {
+    return [...new Set(this.recorded.map((d) => pipelineKey(d.shader, d.constants)))].sort();
+  }
+
+  /**
+   * Creates the pipelines of the recorded dispatches (all at once, createComputePipelineAsync) and
+   * nothing else: a warm-up of the device's pipeline cache for this plan, or for another plan with
+   * the same kernels. Resolves to the number of distinct pipelines.
+   */
+  async compilePipelines(): Promise<number> {
+    assertDeviceAlive(this.device, `plan '${this.label}'`);
+    const seen = new Map<string, Promise<GPUComputePipeline>>();
+    for (const d of this.recorded) {
+      const key = pipelineKey(d.shader, d.constants);
+      if (!seen.has(key)) seen.set(key, pipelineFor(this.device, d.shader, d.constants));
+    }
+    await Promise.all(seen.values());
+    return seen.size;
   }
 
   /** Dispatches recorded (what a run encodes when no cached segment is skipped). */
