@@ -181,14 +181,18 @@ export class Plan {
   /**
    * Creates the pipelines of the recorded dispatches (all at once, createComputePipelineAsync) and
    * nothing else: a warm-up of the device's pipeline cache for this plan, or for another plan with
-   * the same kernels. Resolves to the number of distinct pipelines.
+   * the same kernels. Resolves to the number of distinct pipelines. `serial` awaits each before
+   * asking for the next (for benchmarks: what creating them all at once saves).
    */
-  async compilePipelines(): Promise<number> {
+  async compilePipelines(serial = false): Promise<number> {
     assertDeviceAlive(this.device, `plan '${this.label}'`);
     const seen = new Map<string, Promise<GPUComputePipeline>>();
     for (const d of this.recorded) {
       const key = pipelineKey(d.shader, d.constants);
-      if (!seen.has(key)) seen.set(key, pipelineFor(this.device, d.shader, d.constants));
+      if (seen.has(key)) continue;
+      const p = pipelineFor(this.device, d.shader, d.constants);
+      seen.set(key, p);
+      if (serial) await p;
     }
     await Promise.all(seen.values());
     return seen.size;
