@@ -373,13 +373,15 @@ export class Plan {
    * `opts.copyOut` copies outputs into other buffers within the same submission (so that a later run
    * cannot overwrite them first). A run on a lost device rejects with GpuDeviceLostError; commands the
    * device rejects (a destroyed input buffer, …) reject the run instead of returning stale outputs.
+   * `opts.warmup` marks a warm-up run (SamUnet.warmup): its time, which pays for the driver's
+   * deferred compilation, is not learnt as the plan's expected run time (wait.ts).
    */
   run(
     inputs: Record<string, RunInput> = {},
     read?: readonly string[],
-    opts: { copyOut?: Record<string, GPUBuffer> } = {},
+    opts: { copyOut?: Record<string, GPUBuffer>; warmup?: boolean } = {},
   ): Promise<Record<string, Float32Array>> {
-    const job = this.queue.then(() => this.runNow(inputs, read ?? [...this.outputsByName.keys()], opts.copyOut ?? {}));
+    const job = this.queue.then(() => this.runNow(inputs, read ?? [...this.outputsByName.keys()], opts.copyOut ?? {}, !!opts.warmup));
     this.queue = job.catch(() => undefined);
     return job;
   }
@@ -388,6 +390,7 @@ export class Plan {
     inputs: Record<string, RunInput>,
     read: readonly string[],
     copyOut: Record<string, GPUBuffer>,
+    warmup: boolean,
   ): Promise<Record<string, Float32Array>> {
     if (this.destroyed) throw new PlanError(`plan '${this.label}' was destroyed`);
     if (!this.built) throw new PlanError(`plan '${this.label}' is not built: call build() first`);
@@ -456,7 +459,8 @@ export class Plan {
     const err = await errors;
     if (deviceLost(device)) throw deviceLostError(device, `plan '${this.label}'`);
     if (err) throw gpuErrorToThrow(device, err, `plan '${this.label}' run`);
-    this.wait.learn(performance.now() - t0, slept);
+    if (warmup) this.wait.warmedUp();
+    else this.wait.learn(performance.now() - t0, slept);
     this.segments.done(inputs);
     return out;
   }

@@ -206,7 +206,7 @@ export class SamUnet {
    * once, asynchronously), and on a software adapter runs each once on zero inputs (it compiles at
    * first dispatch), so that the first encode and decode run at warm speed. Results are unchanged.
    */
-  warmup(opts: WarmupOptions = {}): Promise<WarmupStats> {
+  async warmup(opts: WarmupOptions = {}): Promise<WarmupStats> {
     this.check('warmup');
     return warmUp(this, opts);
   }

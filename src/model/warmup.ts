@@ -63,8 +63,8 @@ export async function warmUp(model: Warmable, opts: WarmupOptions = {}): Promise
   const [enc, ...decs] = await Promise.all([model.encoderPlan(), ...shapes.map((s) => model.decoderPlan(s))]);
   if (run) {
     // One after the other: each run already fills the CPU (software) or the GPU.
-    await enc!.run(zeroInputs(enc!, ['image']), []);
-    for (let i = 0; i < decs.length; i++) await decs[i]!.run(zeroInputs(decs[i]!, decoderInputs(shapes[i]!)), []);
+    await enc!.run(zeroInputs(enc!, ['image']), [], { warmup: true });
+    for (let i = 0; i < decs.length; i++) await decs[i]!.run(zeroInputs(decs[i]!, decoderInputs(shapes[i]!)), [], { warmup: true });
   }
   const encKeys = enc!.pipelineKeys();
   const decKeys = new Set(decs.flatMap((d) => d.pipelineKeys()));

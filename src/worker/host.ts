@@ -198,7 +198,7 @@ export class SamUnetHost {
     this.embeddings.clear();
   }
 
-  private async load({ weights, precision, variant }: Args<'load'>, call: Call<'load'>): Promise<Reply<'load'>> {
+  private async load({ weights, precision, variant, warmup }: Args<'load'>, call: Call<'load'>): Promise<Reply<'load'>> {
     if (!this.gpu) throw new SamUnetWorkerError('load: the worker was not initialised');
     const open = weights && typeof weights === 'object' && Object.prototype.hasOwnProperty.call(WEIGHT_SOURCES, weights.kind) ? (WEIGHT_SOURCES[weights.kind] as Opener<WorkerWeights['kind']>) : null;
     if (!open) throw new SamUnetWorkerError(`load: unknown weight source ${JSON.stringify((weights as { kind?: unknown } | null)?.kind)} (synthetic, url or blob)`);
@@ -231,6 +231,8 @@ export class SamUnetHost {
       throw signal.reason;
     }
     this.model = model;
+    // In the background: an encode meanwhile waits for the plans it shares; a failure shows there.
+    if (warmup) model.warmup().catch(() => undefined);
     const w = model.weights;
     return { value: { variant: model.variant, precision: w.precision, bytes: w.bytes, bufferCount: w.bufferCount, unexpected: w.unexpected, ...info } };
   }
