@@ -9,6 +9,8 @@ import { syntheticWeights } from '../src/model/keys.js';
 import { SamUnet, type DecodeResult } from '../src/model/sam_unet.js';
 import type { Variant } from '../src/model/weights.js';
 import { pipelineCensus, TYPICAL_DECODERS } from '../src/model/warmup.js';
+import { SamUnetWorker } from '../src/worker/client.js';
+import { serveSamUnet } from '../src/worker/host.js';
 import { testGpu, testGpuF16 } from './helpers/gpu.js';
 
 // Distinct pipelines of the encoder + the typical decoders (one box or point, without and with a
@@ -100,6 +102,22 @@ describe('warm-up', () => {
       expect(again.pipelines).toBe(w.pipelines);
     } finally {
       warm.destroy();
+    }
+    // The worker's load({ warmup }) warms up in the background: an encode and a decode sent at once
+    // wait for the plans they share and give the same bits.
+    const { port1, port2 } = new MessageChannel();
+    serveSamUnet(port2, { requestGpu: testGpu });
+    const sam = await SamUnetWorker.create(port1);
+    try {
+      await sam.load({ kind: 'synthetic', variant: 'res34' }, { warmup: true });
+      const emb = await sam.encode(image);
+      const r = await sam.decode(emb, { box: [20, 30, 150, 120] });
+      expect(bits(r.logits[0]!)).toEqual(bits(coldOut[0]!.logits[0]!));
+      emb.destroy();
+    } finally {
+      sam.destroy();
+      port1.close();
+      port2.close();
     }
   }, 300_000);
 });
