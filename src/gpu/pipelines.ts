@@ -56,8 +56,3 @@ export function pipelineFor(device: GPUDevice, shader: string, constants?: Const
   return p;
 }
 
-/** Pipelines and shader modules created on `device` so far (a failed pipeline is forgotten). */
-export function pipelineCacheSize(device: GPUDevice): { pipelines: number; modules: number } {
-  const c = caches.get(device);
-  return { pipelines: c?.pipelines.size ?? 0, modules: c?.modules.size ?? 0 };
-}
