@@ -55,4 +55,3 @@ export function pipelineFor(device: GPUDevice, shader: string, constants?: Const
   }
   return p;
 }
-
