@@ -77,3 +77,40 @@ export async function benchChrome(opts, log) {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
+
+/**
+ * Cold runs of the bench page for bench/cold.mjs: the page is built and served once; each run()
+ * launches Chromium anew on one profile (new for the session, so the first launch has empty
+ * caches), runs bench/first_run.ts in the page's worker and closes the browser.
+ */
+export async function chromeColdSession(env, log) {
+  if (!fs.existsSync(CHROME)) throw new Error(`${CHROME} is missing: install Debian's chromium (see .ci/install-system.sh) or set CHROME_BIN`);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sam-unet-bench-chrome-cold-'));
+  const out = path.join(work, 'page');
+  await buildBenchPage(out);
+  const srv = await serveDir(out);
+  return {
+    async run(opts) {
+      if (opts.weights) throw new Error('--weights is not supported with --runtime chrome (the page uses the synthetic weights)');
+      const browser = await puppeteer.launch({ executablePath: CHROME, headless: true, env, args: [...FLAGS, `--user-data-dir=${path.join(work, 'profile')}`], protocolTimeout: 3_600_000, pipe: true });
+      try {
+        const page = await browser.newPage();
+        page.on('pageerror', (e) => log(`  [pageerror] ${e.message}`));
+        await page.goto(`http://127.0.0.1:${srv.address().port}/bench.html`, { waitUntil: 'load' });
+        await page.waitForFunction('window.benchPage !== undefined', { timeout: 30_000 });
+        await page.evaluate(async () => (await window.benchPage.ready).adapter);
+        const run = { ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)), firstRun: true };
+        const report = await page.evaluate((o) => window.benchPage.run(o), run);
+        const text = await page.evaluate(() => document.getElementById('log').textContent ?? '');
+        for (const line of text.split('\n').filter(Boolean)) log(`  ${line}`);
+        return report;
+      } finally {
+        await browser.close();
+      }
+    },
+    async close() {
+      srv.close();
+      fs.rmSync(work, { recursive: true, force: true });
+    },
+  };
+}

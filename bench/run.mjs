@@ -2,6 +2,7 @@
 // npm run bench -- [--runtime node|deno|chrome] [--model res50|res34] [--json OUT.json] [--runs N]
 //                  [--no-kernels] [--weights W.safetensors] [--soak N]
 //                  [--precision f32|f16|f16-compute] [--kernels gemm=tiled,norm=cpu,...]
+//                  [--cold N [--fresh-cache] [--no-warmup] [--pipelines parallel|serial]]
 // Prints every kernel at the model's shapes (median time, GFLOP/s or GB/s), the best matmul rate,
 // and the encoder / decoder medians with cold start apart, the encoder's and decoder's GPU time by
 // kernel, and live GPU memory (--soak N: N more consecutive encode + decode runs, watching it).
@@ -9,6 +10,9 @@
 // adapter's. Needs bench/dist/ first (npm run bench compiles it: tsc -p bench/tsconfig.json). Node
 // runs here; deno and chrome are driven from here (bench/deno.mjs; bench/chrome.mjs drives the
 // benchmark page demo/bench.html, the one anyone can open in their own browser).
+// --cold N measures instead the time to first mask in N fresh processes (bench/cold.mjs):
+// --fresh-cache empties the driver's shader cache before the first, --no-warmup skips
+// model.warmup(), --pipelines creates every pipeline first, all at once or one by one (timed).
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -28,6 +32,10 @@ const { values } = parseArgs({
     soak: { type: 'string' },
     precision: { type: 'string' },
     kernels: { type: 'string' },
+    cold: { type: 'string' },
+    'fresh-cache': { type: 'boolean' },
+    'no-warmup': { type: 'boolean' },
+    pipelines: { type: 'string' },
   },
 });
 function fail(msg) {
@@ -70,7 +78,13 @@ const opts = {
 };
 
 let report;
-if (values.runtime === 'node') {
+if (values.cold !== undefined) {
+  if (values.pipelines !== undefined && !['parallel', 'serial'].includes(values.pipelines)) fail(`--pipelines must be parallel or serial, got '${values.pipelines}'`);
+  if (!['node', 'deno', 'chrome'].includes(values.runtime)) fail(`unknown --runtime ${values.runtime} (node, deno or chrome)`);
+  const { benchCold } = await import('./cold.mjs');
+  const cold = { model: opts.model, precision: opts.precision, kernelPaths: opts.kernelPaths, weights: opts.weights, warmup: !values['no-warmup'], pipelines: values.pipelines, warmRuns: opts.runs };
+  report = await benchCold(values.runtime, count('cold', 1), cold, { freshCache: !!values['fresh-cache'] });
+} else if (values.runtime === 'node') {
   const { benchMain } = await import('./common.mjs');
   report = await benchMain(opts, (s) => console.log(s));
 } else if (values.runtime === 'deno') {

@@ -3,11 +3,13 @@
 // { type: 'ready', adapter, precisions, families } once, then per run { type: 'log', line }… and
 // { type: 'report', report } or { type: 'error', name, message }.
 import { runBench, type BenchOptions } from '../bench/bench.js';
+import { firstRun, type FirstRunOptions } from '../bench/first_run.js';
 import { requestGpu, type Gpu } from '../src/gpu/device.js';
 import { KERNEL_FAMILIES } from '../src/gpu/kernels.js';
 import { PRECISIONS } from '../src/weights/load.js';
 
-export type BenchRunOptions = Omit<BenchOptions, 'log' | 'weights'>;
+/** `firstRun`: the time-to-first-mask run of bench/first_run.ts instead (bench/run.mjs --cold). */
+export type BenchRunOptions = Omit<BenchOptions, 'log' | 'weights'> & Pick<FirstRunOptions, 'warmup' | 'pipelines' | 'warmRuns'> & { firstRun?: boolean };
 export type FromPage = { type: 'run'; opts: BenchRunOptions };
 export type ToPage =
   | { type: 'ready'; adapter: string; isSoftware: boolean; features: string[]; precisions: readonly string[]; families: readonly string[] }
@@ -26,7 +28,9 @@ self.onmessage = async (ev: MessageEvent<FromPage>) => {
   if (busy || !gpu) return fail(new Error(busy ? 'a run is in progress' : 'no WebGPU device'));
   busy = true;
   try {
-    const report = await runBench(gpu, { ...ev.data.opts, log: (line) => post({ type: 'log', line }) });
+    const log = (line: string) => post({ type: 'log', line });
+    const g = gpu;
+    const report = ev.data.opts.firstRun ? await firstRun(async () => g, { ...ev.data.opts, log }) : await runBench(gpu, { ...ev.data.opts, log });
     post({ type: 'report', report: { ...report, runtime: `${report.runtime} (${navigator.userAgent.match(/(Chrome|Firefox|Version)\/[\d.]+/)?.[0] ?? 'unknown browser'}, worker)` } });
   } catch (e) {
     fail(e);

@@ -135,7 +135,7 @@ async function run(opts: BenchRunOptions = settings()): Promise<Report> {
       pending = { resolve, reject };
       worker.postMessage({ type: 'run', opts } satisfies FromPage);
     });
-    render(report);
+    if (!opts.firstRun) render(report); // a first-run report (bench/run.mjs --cold) has no tables
     status(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return report;
   } catch (e) {

@@ -97,7 +97,7 @@ function loadWeights(choice: WeightChoice): Promise<void> {
     const t0 = performance.now();
     const weights: WorkerWeights =
       choice.kind === 'synthetic' ? { kind: 'synthetic', variant: choice.variant } : choice.kind === 'url' ? { kind: 'url', url: choice.url } : { kind: 'blob', blob: choice.file };
-    const info = await sam.load(weights, { onProgress: (p) => setProgress(...progressText(p)) });
+    const info = await sam.load(weights, { warmup: true, onProgress: (p) => setProgress(...progressText(p)) });
     const label = choice.kind === 'synthetic' ? `synthetic ${choice.variant}`
       : choice.kind === 'url' ? `${choice.url.split('/').pop()} (${info.fromCache ? 'from the browser cache' : 'downloaded'})` : choice.file.name;
     const cacheNote = info.cached ? ' · cached for next time' : info.cacheError ? ` · not cached (${info.cacheError})` : '';

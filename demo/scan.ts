@@ -188,7 +188,7 @@ async function openFiles(files: File[]): Promise<void> {
 async function loadWeights(file: File | { variant: 'res34' | 'res50' }): Promise<void> {
   await job('Loading weights', async () => {
     if (!sam) throw new Error('no model worker');
-    const info = await sam.load(file instanceof File ? { kind: 'blob', blob: file } : { kind: 'synthetic', variant: file.variant }, { onProgress: (p) => setProgress(p.loaded / p.total, `${p.loaded} / ${p.total} tensors`) });
+    const info = await sam.load(file instanceof File ? { kind: 'blob', blob: file } : { kind: 'synthetic', variant: file.variant }, { warmup: true, onProgress: (p) => setProgress(p.loaded / p.total, `${p.loaded} / ${p.total} tensors`) });
     state.weights = file instanceof File ? file.name : `synthetic ${info.variant}`;
     state.result = null;
     $('weights').textContent = `${state.weights} (${info.variant}, ${info.precision})`;

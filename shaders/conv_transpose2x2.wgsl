@@ -4,7 +4,8 @@
 // Every output pixel takes exactly one tap per input channel, so this is one GEMM per image:
 //   A [M = 4·O, K = C] with A[4·o + t, c] = w[c, o, t] (w read as Aᵀ, row-major [C, 4·O]),
 //   B [K = C, N = H·W] = x[b] itself, and row 4·o + t of the product lands at tap t = 2·dy + dx.
-//   ACT: 0 none, 1 relu, 2 gelu. Without BIAS the bias binding gets any buffer (never read).
+//   p.act: 0 none, 1 relu, 2 gelu (a params field, not an override: a uniform branch of the
+//   epilogue, so that every activation takes one pipeline). Without BIAS the bias binding gets any buffer (never read).
 //   CL = 1: x channels-last, [batch, H, W, C] (B = x[b]ᵀ: the mask decoder's image tokens, the ViT's
 //   grid), staged with consecutive invocations on consecutive channels (coalesced).
 // A workgroup of 16×(ROWS/4) invocations owns a ROWS×64 tile of the product (image wg.z); one invocation
@@ -13,11 +14,10 @@
 #include "_erf.wgsl"
 #include "_storage.wgsl"
 override BIAS: u32 = 0u;
-override ACT: u32 = 0u;
 override ROWS: u32 = 64u; // tile rows: 64 (16×16 invocations) or 32 (16×8)
 override CL: u32 = 0u;
 
-struct Params { C: u32, O: u32, H: u32, W: u32 }
+struct Params { C: u32, O: u32, H: u32, W: u32, act: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<storage, read> x: array<st>;
 @group(0) @binding(1) var<storage, read> w: array<st>;
 @group(0) @binding(2) var<storage, read> bias: array<st>;
@@ -83,7 +83,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let ix = n - iy * p.W;
     for (var t = 0u; t < 4u; t++) {
       var v = acc[t][j] + bo;
-      if (ACT == 1u) { v = max(v, 0.0); } else if (ACT == 2u) { v = gelu(v); }
+      if (p.act == 1u) { v = max(v, 0.0); } else if (p.act == 2u) { v = gelu(v); }
       y[yBase + (2u * iy + t / 2u) * W2 + 2u * ix + t % 2u] = st(v);
     }
   }

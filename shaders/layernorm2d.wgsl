@@ -1,6 +1,8 @@
 // SAM's LayerNorm2d: per pixel over the channels, optionally followed by GELU (exact erf form).
 //   x [N, C, H, W], g [C], b [C] -> y [N, C, H, W]
 //   u = mean_c x, s = mean_c (x - u)^2, y = act((x - u) / sqrt(s + eps) * g[c] + b[c]).
+//   p.act: 0 none, 1 GELU (a params field, not an override: a uniform branch of the epilogue, so
+//   that both take one pipeline).
 // A workgroup of 256 owns PX consecutive pixels of one image (override PX: a power of two,
 // 16..256) and splits the channels in CS = 256 / PX slices: invocation li owns pixel li % PX and
 // channels c = li / PX + k * CS. Consecutive invocations read consecutive pixels of one channel
@@ -9,9 +11,8 @@
 #include "_erf.wgsl"
 #include "_storage.wgsl"
 override PX: u32 = 32u;
-override ACT: u32 = 0u;  // 0: none, 1: GELU
 
-struct Params { C: u32, HW: u32, blocks: u32, total: u32, eps: f32, _pad0: u32, _pad1: u32, _pad2: u32 }
+struct Params { C: u32, HW: u32, blocks: u32, total: u32, eps: f32, act: u32, _pad1: u32, _pad2: u32 }
 @group(0) @binding(0) var<storage, read> x: array<st>;
 @group(0) @binding(1) var<storage, read> g: array<st>;
 @group(0) @binding(2) var<storage, read> b: array<st>;
@@ -59,7 +60,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   if (live) {
     for (var c = cs; c < C; c += CS) {
       var v = (f32(x[base + c * HW]) - mean) * rstd * f32(g[c]) + f32(b[c]);
-      if (ACT == 1u) { v = gelu(v); }
+      if (p.act == 1u) { v = gelu(v); }
       y[base + c * HW] = st(v);
     }
   }

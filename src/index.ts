@@ -9,6 +9,7 @@ export { KERNEL_FAMILIES, type KernelFamily, type KernelPath, type KernelPaths, 
 export {
   SamUnet, ImageEmbedding, ImageInputError, maxLogitsPixels, MAX_INPUT_SIDE, MAX_ASPECT_RATIO, MAX_DECODE_BATCH, type DecodeResult, type SamUnetOptions,
 } from './model/sam_unet.js';
+export type { WarmupOptions, WarmupStats } from './model/warmup.js';
 export { PromptError, MAX_POINTS, type PromptSet, type Box, type Point, type FrameInfo } from './model/prompts.js';
 export { ModelWeights, loadWeightsFromStream, type LoadOptions } from './model/weights.js';
 export { modelKeys, detectVariant, syntheticWeights, syntheticStateDict, type KeySpec } from './model/keys.js';

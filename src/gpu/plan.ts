@@ -17,7 +17,7 @@ import {
 } from './device.js';
 import { checkDispatch, checkFeatures, type DispatchSpec, type ShaderName } from './dispatch.js';
 import { kernelPaths, kernelTuning, type KernelFamily, type KernelPath, type KernelPaths, type KernelTuning } from './kernels.js';
-import { pipelineFor } from './pipelines.js';
+import { pipelineFor, pipelineKey } from './pipelines.js';
 import { checkRunInputs, Segments, type RunInput } from './inputs.js';
 import { Tensor, numel, storageBytes, type DType, type TensorKind } from './tensor.js';
 import { profileDispatches, timeRuns, type DispatchTime, type Timeable } from './timing.js';
@@ -168,6 +168,34 @@ export class Plan {
     checkFeatures(spec.shader, (this.device as { features?: GPUSupportedFeatures }).features, what);
     const constants = spec.constants as Readonly<Record<string, number>> | undefined;
     this.recorded.push({ shader: spec.shader, constants, inputs: [...spec.inputs], outputs: [...spec.outputs], params, groups: spec.groups, label });
+  }
+
+  /**
+   * The distinct pipelines (shader + override constants, pipelines.ts pipelineKey) of the recorded
+   * dispatches, sorted: what build() compiles where no other plan on the device did first.
+   */
+  pipelineKeys(): string[] {
+    return [...new Set(this.recorded.map((d) => pipelineKey(d.shader, d.constants)))].sort();
+  }
+
+  /**
+   * Creates the pipelines of the recorded dispatches (all at once, createComputePipelineAsync) and
+   * nothing else: a warm-up of the device's pipeline cache for this plan, or for another plan with
+   * the same kernels. Resolves to the number of distinct pipelines. `serial` awaits each before
+   * asking for the next (for benchmarks: what creating them all at once saves).
+   */
+  async compilePipelines(serial = false): Promise<number> {
+    assertDeviceAlive(this.device, `plan '${this.label}'`);
+    const seen = new Map<string, Promise<GPUComputePipeline>>();
+    for (const d of this.recorded) {
+      const key = pipelineKey(d.shader, d.constants);
+      if (seen.has(key)) continue;
+      const p = pipelineFor(this.device, d.shader, d.constants);
+      seen.set(key, p);
+      if (serial) await p;
+    }
+    await Promise.all(seen.values());
+    return seen.size;
   }
 
   /** Dispatches recorded (what a run encodes when no cached segment is skipped). */
@@ -345,13 +373,15 @@ export class Plan {
    * `opts.copyOut` copies outputs into other buffers within the same submission (so that a later run
    * cannot overwrite them first). A run on a lost device rejects with GpuDeviceLostError; commands the
    * device rejects (a destroyed input buffer, …) reject the run instead of returning stale outputs.
+   * `opts.warmup` marks a warm-up run (SamUnet.warmup): its time, which pays for the driver's
+   * deferred compilation, is not learnt as the plan's expected run time (wait.ts).
    */
   run(
     inputs: Record<string, RunInput> = {},
     read?: readonly string[],
-    opts: { copyOut?: Record<string, GPUBuffer> } = {},
+    opts: { copyOut?: Record<string, GPUBuffer>; warmup?: boolean } = {},
   ): Promise<Record<string, Float32Array>> {
-    const job = this.queue.then(() => this.runNow(inputs, read ?? [...this.outputsByName.keys()], opts.copyOut ?? {}));
+    const job = this.queue.then(() => this.runNow(inputs, read ?? [...this.outputsByName.keys()], opts.copyOut ?? {}, !!opts.warmup));
     this.queue = job.catch(() => undefined);
     return job;
   }
@@ -360,6 +390,7 @@ export class Plan {
     inputs: Record<string, RunInput>,
     read: readonly string[],
     copyOut: Record<string, GPUBuffer>,
+    warmup: boolean,
   ): Promise<Record<string, Float32Array>> {
     if (this.destroyed) throw new PlanError(`plan '${this.label}' was destroyed`);
     if (!this.built) throw new PlanError(`plan '${this.label}' is not built: call build() first`);
@@ -428,7 +459,8 @@ export class Plan {
     const err = await errors;
     if (deviceLost(device)) throw deviceLostError(device, `plan '${this.label}'`);
     if (err) throw gpuErrorToThrow(device, err, `plan '${this.label}' run`);
-    this.wait.learn(performance.now() - t0, slept);
+    if (warmup) this.wait.warmedUp();
+    else this.wait.learn(performance.now() - t0, slept);
     this.segments.done(inputs);
     return out;
   }

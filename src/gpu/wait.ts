@@ -12,7 +12,8 @@ export const busyWaits = (info: AdapterDescription): boolean => info.runtime ===
 export class PoliteWait {
   /** The expected time of one run (ms). */
   private estimateMs = Infinity;
-  private runsSeen = 0;
+  /** No run learnt from yet: the next one pays for the driver's deferred work. */
+  private cold = true;
 
   constructor(private readonly info: AdapterDescription) {}
 
@@ -30,13 +31,22 @@ export class PoliteWait {
   learn(ms: number, sleptMs: number, reps = 1): void {
     let per = ms / reps;
     // The first run pays for work a driver defers (shader compilation, first touch of buffers): it
-    // took 1.8x (encoder) to 10x (decoder) a warm run on lavapipe. Half of it is a guess that spares
-    // the second run the busy wait; an oversleep is corrected below.
-    if (this.runsSeen++ === 0) per *= 0.5;
+    // took 1.8x (encoder) to 10x (decoder) a warm run on lavapipe, up to 2.4x under load. It is not
+    // learnt: a guess from it overslept every later run for many runs (each oversleep only shrinks
+    // the estimate by a fifth), so the second run busy-waits and is learnt instead.
+    if (this.cold) {
+      this.cold = false;
+      return;
+    }
     // Woken to find the work done: the run may have been much shorter than the sleep. Otherwise the
     // run took `ms` (the estimate follows the last run both ways: a slow run, e.g. on a machine busy
     // with other work, costs at most one oversleep).
     if (sleptMs > 0 && ms - sleptMs < 0.05 * sleptMs) per = (0.8 * sleptMs) / reps;
     this.estimateMs = per;
+  }
+
+  /** A warm-up run (Plan.run's `warmup`) paid for the deferred work: the next run is learnt from. */
+  warmedUp(): void {
+    this.cold = false;
   }
 }

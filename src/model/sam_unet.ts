@@ -19,6 +19,7 @@ import { PlanCache } from './plan_cache.js';
 import { imageFrame, ImageInputError, type FrameInfo } from './frame.js';
 import { promptTokensOf, PromptError, type PromptSet } from './prompts.js';
 import { ModelWeights, type LoadOptions, type Variant, type WeightProvider } from './weights.js';
+import { warmUp, type WarmupOptions, type WarmupStats } from './warmup.js';
 
 export { ImageInputError, MAX_ASPECT_RATIO, MAX_INPUT_SIDE } from './frame.js';
 
@@ -37,8 +38,11 @@ export { ImageInputError, MAX_ASPECT_RATIO, MAX_INPUT_SIDE } from './frame.js';
 export const MAX_DECODE_BATCH = 32;
 const MAX_DECODER_PLANS = 8;
 
-/** Options of SamUnet.load: how the weights are loaded (and, as they join, how the plans run). */
-export type SamUnetOptions = LoadOptions & PlanOptions;
+/**
+ * Options of SamUnet.load: how the weights are loaded (and, as they join, how the plans run);
+ * `warmup` builds the encoder and typical decoder plans before load resolves (SamUnet.warmup).
+ */
+export type SamUnetOptions = LoadOptions & PlanOptions & { warmup?: boolean | WarmupOptions };
 
 /** Bytes one storage binding may have on this device (the logits of one decode chunk). */
 function maxBindingBytes(gpu: Gpu): number {
@@ -182,7 +186,29 @@ export class SamUnet {
   static async load(gpu: Gpu, src: WeightProvider, opts: SamUnetOptions = {}): Promise<SamUnet> {
     kernelPaths(gpu.info, opts.kernels); // a bad choice fails here, before the weights load
     kernelTuning(gpu.info, gpu.device.features, opts.tuning);
-    return new SamUnet(gpu, await ModelWeights.load(gpu, src, opts), { kernels: opts.kernels, tuning: opts.tuning });
+    const model = new SamUnet(gpu, await ModelWeights.load(gpu, src, opts), { kernels: opts.kernels, tuning: opts.tuning });
+    if (opts.warmup) {
+      try {
+        model.lastWarmup = await model.warmup(opts.warmup === true ? {} : opts.warmup);
+      } catch (e) {
+        model.destroy();
+        throw e;
+      }
+    }
+    return model;
+  }
+
+  /** What the warm-up of load({ warmup }) did, if it ran. */
+  lastWarmup: WarmupStats | null = null;
+
+  /**
+   * Builds the encoder plan and the decoder plans of typical prompts (their pipelines created all at
+   * once, asynchronously), and on a software adapter runs each once on zero inputs (it compiles at
+   * first dispatch), so that the first encode and decode run at warm speed. Results are unchanged.
+   */
+  async warmup(opts: WarmupOptions = {}): Promise<WarmupStats> {
+    this.check('warmup');
+    return warmUp(this, opts);
   }
 
   get variant(): Variant {

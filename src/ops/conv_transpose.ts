@@ -55,11 +55,11 @@ export function convTranspose2x2(
   if (gx > 65535 || gy > 65535 || N > 65535) throw new Error(`${label}: output [${y.shape}] is too large for one dispatch`);
   p.dispatch({
     shader: kernelOf('conv_transpose2x2', dt),
-    constants: { BIAS: b ? 1 : 0, ACT: ACT_CODE[opts.act ?? 'none'], ROWS: rows, CL: cl ? 1 : 0 },
+    constants: { BIAS: b ? 1 : 0, ROWS: rows, CL: cl ? 1 : 0 },
     // Without bias its binding is filled with `x` (never read).
     inputs: [x, w, b ?? x],
     outputs: [y],
-    params: { C, O, H, W },
+    params: { C, O, H, W, act: ACT_CODE[opts.act ?? 'none'] },
     groups: [gx, gy, N],
     label,
   });

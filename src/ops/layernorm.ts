@@ -103,10 +103,10 @@ export function layerNorm2d(
   const y = p.temp(x.shape, label, dt);
   p.dispatch({
     shader: kernelOf('layernorm2d', dt),
-    constants: { PX: px, ACT: opts.act === 'gelu' ? 1 : 0 },
+    constants: { PX: px },
     inputs: [x, g, b],
     outputs: [y],
-    params: { C, HW, blocks, total, eps },
+    params: { C, HW, blocks, total, eps, act: opts.act === 'gelu' ? 1 : 0 },
     groups: grid(total),
     label,
   });

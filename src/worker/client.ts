@@ -35,6 +35,11 @@ export interface WorkerLoadOptions extends WorkerCallOptions {
   variant?: Variant;
   /** Tensors uploaded, and bytes read for a URL or a File (at most one call per 50 ms, and the last). */
   onProgress?: (p: LoadProgress) => void;
+  /**
+   * Warm the model up in the worker after the load resolves (SamUnet.warmup, in the background): the
+   * first encode and decode then find their pipelines built (and, on a software adapter, compiled).
+   */
+  warmup?: boolean;
 }
 
 export interface WorkerEncodeOptions extends WorkerCallOptions {
@@ -224,7 +229,7 @@ export class SamUnetWorker {
    */
   load(weights: WorkerWeights, opts: WorkerLoadOptions = {}): Promise<WorkerModelInfo> {
     this._generation++;
-    return this.call('load', { weights, precision: opts.precision, variant: opts.variant }, { signal: opts.signal, onProgress: opts.onProgress });
+    return this.call('load', { weights, precision: opts.precision, variant: opts.variant, warmup: opts.warmup }, { signal: opts.signal, onProgress: opts.onProgress });
   }
 
   /**

@@ -214,7 +214,7 @@ export class SamUnetHost {
     this.scans.dropModel();
   }
 
-  private async load({ weights, precision, variant }: Args<'load'>, call: Call<'load'>): Promise<Reply<'load'>> {
+  private async load({ weights, precision, variant, warmup }: Args<'load'>, call: Call<'load'>): Promise<Reply<'load'>> {
     if (!this.gpu) throw new SamUnetWorkerError('load: the worker was not initialised');
     const open = weights && typeof weights === 'object' && Object.prototype.hasOwnProperty.call(WEIGHT_SOURCES, weights.kind) ? (WEIGHT_SOURCES[weights.kind] as Opener<WorkerWeights['kind']>) : null;
     if (!open) throw new SamUnetWorkerError(`load: unknown weight source ${JSON.stringify((weights as { kind?: unknown } | null)?.kind)} (synthetic, url or blob)`);
@@ -249,6 +249,8 @@ export class SamUnetHost {
     this.model = model;
     this.weightsId = weights.kind === 'synthetic' ? `synthetic:${weights.variant}` : weights.kind === 'url' ? weights.url
       : `blob:${(weights.blob as File).name ?? ''}:${weights.blob.size}:${(weights.blob as File).lastModified ?? ''}`;
+    // In the background: an encode meanwhile waits for the plans it shares; a failure shows there.
+    if (warmup) model.warmup().catch(() => undefined);
     const w = model.weights;
     return { value: { variant: model.variant, precision: w.precision, bytes: w.bytes, bufferCount: w.bufferCount, unexpected: w.unexpected, ...info } };
   }

@@ -87,7 +87,7 @@ export type HandleId = number;
 
 export interface Methods {
   init: { args: { powerPreference?: GPUPowerPreference; f16?: boolean; timestamps?: boolean }; result: AdapterDescription };
-  load: { args: { weights: WorkerWeights; precision?: Precision; variant?: Variant }; result: WorkerModelInfo; progress: LoadProgress };
+  load: { args: { weights: WorkerWeights; precision?: Precision; variant?: Variant; warmup?: boolean }; result: WorkerModelInfo; progress: LoadProgress };
   openImage: { args: { image: WorkerImageSource; bitmap: boolean }; result: { id: HandleId; width: number; height: number; bitmap: ImageBitmap | null } };
   encode: { args: { image: HandleId | WorkerImageSource }; result: { id: HandleId; frame: ImageFrame } };
   decode: { args: { embedding: HandleId; prompts: PromptSet | readonly PromptSet[]; overlay?: Rgba }; result: WorkerDecodeResult };
