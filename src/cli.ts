@@ -22,6 +22,7 @@ import { checkpointWeights } from './pth/index.js';
 import { f32ArrayToF16, serializeSafetensors, writeSafetensors, type LazyTensorEntry } from './safetensors/write.js';
 import { parsePrecision, PRECISIONS, type Precision } from './weights/load.js';
 import type { WeightProvider } from './weights/source.js';
+import { Q8_BLOCK, Q8_METADATA, Q8_SCALES_SUFFIX, q8Eligible, quantizeQ8 } from './weights/q8.js';
 import { safetensorsWeights } from './weights/sources.js';
 import { batchCommand } from './node/batch/command.js';
 import { describeScanPath, readSegmentInput } from './node/scan-input.js';
@@ -48,7 +49,7 @@ Usage:
                    [--out-labels LABELS.nii.gz]
 ${VOLUME_USAGE}
   sam-unet synth-weights --variant res50|res34 --out W.safetensors [--dtype f32|f16]
-  sam-unet convert IN.safetensors|IN.pth --out OUT.safetensors [--dtype f16|f32]
+  sam-unet convert IN.safetensors|IN.pth --out OUT.safetensors [--dtype f16|f32|q8]
   sam-unet demo [--out-dir DIR] [--variant res50|res34]
   sam-unet batch MANIFEST.jsonl --out-dir DIR --weights W [--shard K/N] [--resume] [--dry-run]
   sam-unet info [SCAN] [--series UID]
@@ -73,7 +74,8 @@ as IEEE half (half the file; the loader converts them back to float32); convert 
 floating tensors (F32, F16, BF16) in the dtype asked for, one tensor in memory at a time. It also
 reads a PyTorch checkpoint (.pth, torch.save) without Python and without running its pickle: the
 model state_dict ('model' / 'state_dict' entry or bare, 'module.' stripped), dtypes kept unless
---dtype is given.
+--dtype is given. --dtype q8 stores every large weight as int8 in blocks of 32 with a float16 scale
+each (a quarter of the f32 file; see README "int8 weights"); the loader reads such files.
 --precision f16 holds the ViT's linear weights in float16 on the GPU (170 MB less for res50; sums stay
 float32; logits moved by up to 7e-4 on the golden cases). --precision f16-compute runs every layer on
 float16 weights and activations with float32 sums (needs the GPU feature shader-f16, else it runs in
@@ -306,25 +308,44 @@ async function convert(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' }, dtype: { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('convert takes one IN.safetensors or IN.pth');
   if (!values.out) throw new UsageError('convert needs --out OUT.safetensors');
+  const q8 = values.dtype === 'q8';
   const src = await fileSource(positionals[0]!);
   try {
     // A PyTorch checkpoint (.pth) is read without Python: its model state_dict, nothing executed.
     const pth = looksLikePth(await src.read(0, Math.min(8, src.size)));
     const f = pth ? await PthCheckpoint.open(src) : await SafetensorsFile.open(src);
     // From a checkpoint, no --dtype keeps every tensor's own dtype.
-    const dtype = pth && values.dtype === undefined ? null : floatDtypeOf(values.dtype);
-    // Data order of the input, so that the input is read front to back.
-    const infos = [...f.tensors.values()].sort((a, b) => a.begin - b.begin);
-    const entries = infos.map((t): LazyTensorEntry => {
-      const e: LazyTensorEntry = { name: t.name, dtype: t.dtype, shape: t.shape, data: async () => (await f.read(t.name)).data };
-      return dtype && ['F32', 'F16', 'BF16'].includes(t.dtype) ? asDtype(e, dtype, () => f.readF32(t.name)) : e;
+    const dtype = q8 ? 'f32' : pth && values.dtype === undefined ? null : floatDtypeOf(values.dtype);
+    // Floating values through the weight source (a q8 input is dequantised), in data order.
+    const weights = f instanceof SafetensorsFile ? safetensorsWeights(f) : null;
+    const names = weights ? [...weights.entries.keys()] : [...f.tensors.keys()];
+    const begin = (n: string) => f.tensors.get(n)!.begin;
+    const entries = names.sort((a, b) => begin(a) - begin(b)).flatMap((name): LazyTensorEntry[] => {
+      const t = f.tensors.get(name)!;
+      const isFloat = ['F32', 'F16', 'BF16'].includes(t.dtype) || (weights?.entries.get(name)?.dtype === 'Q8_0');
+      const f32 = () => (weights ? weights.read(name) : f.readF32(name));
+      if (q8 && isFloat && q8Eligible(name, t.shape)) return q8Entries(name, t.shape, f32);
+      const e: LazyTensorEntry = { name, dtype: t.dtype, shape: t.shape, data: async () => (await f.read(name)).data };
+      return dtype && isFloat ? [asDtype(e, dtype, f32)] : [e];
     });
-    const metadata = f instanceof SafetensorsFile ? f.metadata : { format: 'pt', source: `PyTorch checkpoint, state_dict at [${f.stateDictPath.join(', ')}]` };
-    const bytes = await writeFileStreamed(values.out, entries, { ...metadata, converted: dtype ? `floating tensors as ${dtype}` : 'dtypes kept' });
-    log(`wrote ${values.out} (${infos.length} tensors, ${dtype ?? 'dtypes kept'}, ${(bytes / 1e6).toFixed(1)} MB)`);
+    const metadata: Record<string, string> = f instanceof SafetensorsFile ? { ...f.metadata } : { format: 'pt', source: `PyTorch checkpoint, state_dict at [${f.stateDictPath.join(', ')}]` };
+    if (q8) metadata.quantization = Q8_METADATA;
+    const bytes = await writeFileStreamed(values.out, entries, { ...metadata, converted: q8 ? 'large float tensors as q8_0' : dtype ? `floating tensors as ${dtype}` : 'dtypes kept' });
+    log(`wrote ${values.out} (${names.length} tensors, ${q8 ? 'q8' : dtype ?? 'dtypes kept'}, ${(bytes / 1e6).toFixed(1)} MB)`);
   } finally {
     await src.close();
   }
+}
+
+/** A tensor as q8 (src/weights/q8.ts): its scales (F16), then its int8 values; quantised once. */
+function q8Entries(name: string, shape: readonly number[], f32: () => Promise<Float32Array>): LazyTensorEntry[] {
+  let made: Promise<ReturnType<typeof quantizeQ8>> | null = null;
+  const q = () => (made ??= f32().then((v) => quantizeQ8(name, v, shape)));
+  const rows = shape[0]!, K = shape.reduce((a, b) => a * b, 1) / rows;
+  return [
+    { name: name + Q8_SCALES_SUFFIX, dtype: 'F16', shape: [rows, Math.ceil(K / Q8_BLOCK)], data: async () => (await q()).scales },
+    { name, dtype: 'I8', shape, data: async () => (await q()).q },
+  ];
 }
 
 async function demo(args: string[]): Promise<void> {
