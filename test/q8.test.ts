@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { sheppLogan } from '../src/image/phantom.js';
 import { modelKeys, syntheticWeights } from '../src/model/keys.js';
 import type { PromptSet } from '../src/model/prompts.js';
@@ -22,7 +22,12 @@ import { dequantizeQ8, Q8_SCALES_SUFFIX, q8Eligible, quantizeQ8 } from '../src/w
 import { blobWeights, safetensorsWeights } from '../src/weights/sources.js';
 import { WeightError } from '../src/weights/source.js';
 import { syntheticValues } from '../src/weights/synthetic.js';
-import { maxAbsDiff, rand, testGpu } from './helpers/gpu.js';
+import { maxAbsDiff, newPlan, rand, testGpu } from './helpers/gpu.js';
+import { checkGemm, runLinear } from './helpers/linear.js';
+import { linearRef } from './helpers/reference.js';
+import { linear } from '../src/ops/matmul.js';
+import { toQ8Words } from '../src/weights/dtype.js';
+import { f16ArrayToF32 } from '../src/safetensors/half.js';
 import { itWithTools, runPy } from './helpers/python.js';
 import { describeShared, goldenCases, goldenPath, itShared } from './helpers/shared.js';
 
@@ -200,4 +205,66 @@ describe('q8 weights outside the fixtures', () => {
     console.log(`[q8] res50 q8 file: ${(bytes / 1e6).toFixed(1)} MB`);
     expect(bytes).toBeLessThanOrEqual(150e6);
   }, 120_000);
+});
+
+describe("precision 'q8': the ViT's linear weights held as int8 blocks on the GPU", () => {
+  for (const path of ['cpu', 'tiled'] as const) {
+    it(`linear() with a q8 weight on the ${path} GEMM path matches float64 on the dequantised weights (awkward shapes)`, async () => {
+      await runLinear([
+        { lead: [7], K: 32, N: 5, act: 'gelu', bias: true, residual: true },
+        { lead: [65], K: 768, N: 130, act: 'gelu', bias: true, residual: false },
+        { lead: [1], K: 96, N: 17, act: 'none', bias: true, residual: true },
+        { lead: [2, 3, 7], K: 64, N: 70, act: 'relu', bias: false, residual: true },
+        { lead: [256], K: 3072, N: 36, act: 'none', bias: true, residual: true },
+      ], { path, q8: true });
+    }, 120_000);
+  }
+
+  it('split-K (the big-GPU GEMM) reads q8 weights too; K not in whole blocks is an error naming it', async () => {
+    const p = await newPlan('q8-splitk', { kernels: { gemm: 'tiled' }, tuning: { splitK: true } });
+    const w = rand(64 * 768, 9, -0.05, 0.05);
+    const packed = toQ8Words('w', w);
+    const buffer = p.device.createBuffer({ size: packed.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    p.device.queue.writeBuffer(buffer, 0, packed);
+    const x = p.input('x', [256, 768]);
+    const spy = vi.spyOn(p, 'dispatch');
+    p.output('y', linear(p, x, p.external(buffer, [64, 768], 'w', 'q8'), null, { label: 'lin' }));
+    expect(spy.mock.calls.map(([d]) => d.shader)).toContain('matmul_splitk_q8w');
+    spy.mockRestore();
+    await p.build();
+    const xs = rand(256 * 768, 10);
+    const y = (await p.run({ x: xs })).y!;
+    const { q, scales } = quantizeQ8('w', w, [64 * 24, 32]);
+    checkGemm(y, linearRef(xs, dequantizeQ8('w', q, f16ArrayToF32(scales), [64 * 24, 32]), null, 256, 64, 768, 'none', null), 'split-K q8 linear');
+    p.destroy();
+    buffer.destroy();
+    const p2 = await newPlan('q8-bad');
+    const b2 = p2.device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE });
+    expect(() => linear(p2, p2.input('x', [4, 40]), p2.external(b2, [2, 40], 'w', 'q8'), null, { label: 'bad' })).toThrow(/a q8 weight needs B as \[N, K\] with K and its batch stride multiples of 32 \(K = 40/);
+    p2.destroy();
+    b2.destroy();
+  }, 120_000);
+
+  it("a q8 file under precision 'q8' computes exactly what it computes under 'f32' (both kernel paths), in less GPU memory", async () => {
+    const gpu = await testGpu();
+    const file = syntheticQ8('res34');
+    const image = sheppLogan(160);
+    const sets: PromptSet[] = [{ box: [20, 30, 140, 120], points: [[80, 70, 1]] }];
+    for (const gemm of ['cpu', 'tiled'] as const) {
+      const load = async (precision: 'f32' | 'q8') => SamUnet.load(gpu, safetensorsWeights(await SafetensorsFile.open(bytesSource(file))), { precision, kernels: { gemm } });
+      const a = await load('f32');
+      const b = await load('q8');
+      try {
+        expect(b.weights.precision).toBe('q8');
+        const ra = await a.segment(image, sets);
+        const rb = await b.segment(image, sets);
+        expect(Buffer.from(rb.lowResLogits[0]!.buffer).equals(Buffer.from(ra.lowResLogits[0]!.buffer)), `${gemm}: low_res_logits bit for bit`).toBe(true);
+        console.log(`[q8] GPU weight bytes, res34: f32 ${(a.weights.bytes / 1e6).toFixed(1)} MB, q8 ${(b.weights.bytes / 1e6).toFixed(1)} MB`);
+        expect(b.weights.bytes).toBeLessThan(a.weights.bytes * 0.6);
+      } finally {
+        a.destroy();
+        b.destroy();
+      }
+    }
+  }, 300_000);
 });

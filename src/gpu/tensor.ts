@@ -11,15 +11,16 @@ export type TensorKind = 'input' | 'output' | 'temp' | 'pinned' | 'external';
  * weight of f32 activations (precision 'f16': the kernels unpack it with core WGSL's
  * unpack2x16float), and every activation and weight of a precision 'f16-compute' plan (the kernels'
  * f16 twins, gpu/storage.ts; they need shader-f16).
- * (A block-quantised int8 dtype would join here with its own storageBytes rule.)
+ * 'q8': a linear weight of f32 activations in blocks of 32 int8 values and a binary16 scale, 9 words
+ * per block (shaders/_q8_load.wgsl; packed by weights/dtype.ts), read by the *_q8w GEMM kernels.
  */
-export type DType = 'f32' | 'f16';
+export type DType = 'f32' | 'f16' | 'q8';
 
 export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Bytes that `n` elements of `dtype` take in a GPU buffer. */
 export function storageBytes(dtype: DType, n: number): number {
-  return dtype === 'f16' ? Math.ceil(n / 2) * 4 : n * 4;
+  return dtype === 'f16' ? Math.ceil(n / 2) * 4 : dtype === 'q8' ? Math.ceil(n / 32) * 36 : n * 4;
 }
 
 export class Tensor {

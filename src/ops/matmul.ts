@@ -94,12 +94,17 @@ export interface CpuGemm extends GemmOperands {
  * The dtype a GEMM computes in (a, bias, residual and out share it) and whether b is an f16 weight of
  * f32 activations (read by the *_f16w kernels); any other mix is an Error naming the operands.
  */
-function gemmDtypes(g: GemmOperands): { dt: DType; packedB: boolean } {
+function gemmDtypes(g: GemmOperands & { kMajorB: boolean }): { dt: DType; packedB: 'f16w' | 'q8w' | null } {
   const dt = commonDtype(g.label, g.a, g.bias, g.residual, g.plus?.t, g.out);
-  const packedB = dt === 'f32' && g.b.dtype === 'f16';
+  const packedB = dt === 'f32' && g.b.dtype === 'f16' ? 'f16w' : dt === 'f32' && g.b.dtype === 'q8' ? 'q8w' : null;
   if (!packedB) commonDtype(g.label, g.a, g.b);
+  // q8 blocks run along K: B must be [N, K] with whole blocks per row (an nn.Linear weight).
+  if (packedB === 'q8w' && (g.K % 32 !== 0 || g.sB % 32 !== 0 || !g.kMajorB)) {
+    throw new Error(`${g.label}: a q8 weight needs B as [N, K] with K and its batch stride multiples of 32 (K = ${g.K}, sB = ${g.sB})`);
+  }
   return { dt, packedB };
 }
+
 
 /**
  * The PLUS constant and params of both kernels: A2 = plus.t ([rows, K], its rows repeating over M)
@@ -130,11 +135,11 @@ export function cpuGemm(p: Plan, g: CpuGemm): void {
   const gx = ceilDiv(g.N, (4 * 64) / wy);
   const gy = ceilDiv(g.M, 8 * wy);
   if (gx > 65535 || gy > 65535 || g.batch > 65535) throw new Error(`${g.label}: GEMM [${g.batch}, ${g.M}, ${g.N}] is too large for one dispatch`);
-  const { dt, packedB } = gemmDtypes(g);
+  const { dt, packedB } = gemmDtypes({ ...g, kMajorB: !g.bKMajor });
   if (g.plus && g.aKMajor) throw new Error(`${g.label}: plus needs a row-major A`);
   const { PLUS, A2, plusN, plusRows } = plusOperand(g);
   p.dispatch({
-    shader: packedB ? 'matmul_cpu_f16w' : kernelOf('matmul_cpu', dt),
+    shader: packedB === 'q8w' ? 'matmul_cpu_q8w' : packedB ? 'matmul_cpu_f16w' : kernelOf('matmul_cpu', dt),
     constants: {
       A_KMAJOR: g.aKMajor ? 1 : 0, B_KMAJOR: g.bKMajor ? 1 : 0, BIAS: g.bias ? g.biasMode : 0, ACT: ACT_CODE[g.act],
       RESIDUAL: g.residual ? g.residualMode : 0, OUT: g.outMode, WY: wy, PLUS,
@@ -171,7 +176,7 @@ export function gemm(p: Plan, g: Gemm): void {
   const gx = ceilDiv(g.N, TILE);
   const gy = ceilDiv(g.M, rows);
   if (gx > 65535 || gy > 65535 || g.batch > 65535) throw new Error(`${g.label}: GEMM [${g.batch}, ${g.M}, ${g.N}] is too large for one dispatch`);
-  const { dt, packedB } = gemmDtypes(g);
+  const { dt, packedB } = gemmDtypes({ ...g, kMajorB: g.transB });
   const { PLUS, A2, plusN, plusRows } = plusOperand(g);
   const S = p.tuning.splitK ? splitKFactor(g.M, g.N, g.K, g.batch) : 1;
   if (S > 1 && g.batch * S <= 65535) {
@@ -180,7 +185,7 @@ export function gemm(p: Plan, g: Gemm): void {
     const splits = ceilDiv(g.K, kChunk);
     const partial = p.temp([splits, g.batch, g.M, g.N], `${g.label}.partial`);
     p.dispatch({
-      shader: packedB ? 'matmul_splitk_f16w' : kernelOf('matmul_splitk', dt),
+      shader: packedB === 'q8w' ? 'matmul_splitk_q8w' : packedB ? 'matmul_splitk_f16w' : kernelOf('matmul_splitk', dt),
       constants: { TRANS_B: g.transB ? 1 : 0, ROWS: rows, PLUS },
       inputs: [g.a, g.b, A2],
       outputs: [partial],
@@ -201,7 +206,7 @@ export function gemm(p: Plan, g: Gemm): void {
     return;
   }
   p.dispatch({
-    shader: packedB ? 'matmul_f16w' : kernelOf('matmul', dt),
+    shader: packedB === 'q8w' ? 'matmul_q8w' : packedB ? 'matmul_f16w' : kernelOf('matmul', dt),
     constants: { TRANS_B: g.transB ? 1 : 0, BIAS: g.bias ? 1 : 0, ACT: ACT_CODE[g.act], RESIDUAL: g.residual ? 1 : 0, ROWS: rows, PLUS },
     // Disabled bias / residual / plus bindings are filled with `a` (never read).
     inputs: [g.a, g.b, g.bias ?? g.a, g.residual ?? g.a, A2],
@@ -227,7 +232,7 @@ export function linear(
 ): Tensor {
   const label = opts.label ?? 'linear';
   const K = x.dim(-1);
-  expectShape(w, [-1, K], `${label} weight`, ANY);
+  expectShape(w, [-1, K], `${label} weight`, [...ANY, 'q8']);
   const N = w.dim(0);
   if (b) expectShape(b, [N], `${label} bias`, ANY);
   const outShape = [...x.shape.slice(0, -1), N];

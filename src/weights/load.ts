@@ -16,9 +16,10 @@ import type { KeySpec, Weight, WeightGroup, WeightSpec } from './spec.js';
 /**
  * How weights are held on the GPU (Weight.dtypeIn): 'f32'; 'f16', the lowPrecision ones (the ViT's
  * linear weights) in f16, read by f32 kernels; 'f16-compute', every weight but the keepF32 ones in
- * f16, read by the kernels' f16 twins (activations in f16 too; needs shader-f16).
+ * f16, read by the kernels' f16 twins (activations in f16 too; needs shader-f16); 'q8', the
+ * lowPrecision ones as int8 blocks (weights/q8.ts), read by the *_q8w GEMM kernels of f32 activations.
  */
-export const PRECISIONS = ['f32', 'f16', 'f16-compute'] as const;
+export const PRECISIONS = ['f32', 'f16', 'f16-compute', 'q8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
 /** `s` as a Precision, or null when it names none (command-line parsing). */

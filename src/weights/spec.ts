@@ -53,6 +53,7 @@ export class Weight {
    */
   dtypeIn(p: Precision): DType {
     if (p === 'f16-compute') return this.keepF32 ? 'f32' : 'f16';
+    if (p === 'q8' && this.lowPrecision) return 'q8';
     return p === 'f16' && this.lowPrecision ? 'f16' : 'f32';
   }
 

@@ -4,7 +4,8 @@
 // |gpu − ref| ≤ atol + rtol·|ref| with atol = 1e-5 · rms(ref) (the typical magnitude of the
 // output) and rtol = 1e-4; data uniform in [-1, 1].
 import { expect, vi } from 'vitest';
-import { toF16Words } from '../../src/weights/dtype.js';
+import { toF16Words, toQ8Words } from '../../src/weights/dtype.js';
+import { dequantizeQ8, quantizeQ8 } from '../../src/weights/q8.js';
 import { gemm, gemmKernel, linear, matmul, type Activation } from '../../src/ops/matmul.js';
 import { f16ArrayToF32 } from '../../src/safetensors/half.js';
 import { expectClose, newPlan, rand } from './gpu.js';
@@ -36,11 +37,14 @@ export interface RunLinearOptions {
    * reference then uses the same rounded weights, so only the f32 accumulation differs.
    */
   f16?: boolean;
+  /** Weights as q8 blocks (toQ8Words; K % 32 == 0); the reference uses the dequantised weights. */
+  q8?: boolean;
 }
 
 /** Records every case into one plan, runs it once and checks each output against linearRef. */
 export async function runLinear(cases: LinearCase[], opts: RunLinearOptions = {}): Promise<void> {
-  const p = await newPlan(opts.f16 ? 'linear-f16' : 'linear', opts.path ? { kernels: { gemm: opts.path } } : {});
+  const packedAs = opts.q8 ? 'q8' : opts.f16 ? 'f16' : null;
+  const p = await newPlan(packedAs ? `linear-${packedAs}` : 'linear', opts.path ? { kernels: { gemm: opts.path } } : {});
   const spy = vi.spyOn(p, 'dispatch');
   const data: Record<string, Float32Array> = {};
   const weights: Float32Array[] = [];
@@ -55,16 +59,20 @@ export async function runLinear(cases: LinearCase[], opts: RunLinearOptions = {}
     const r = c.residual ? p.input(`r${i}`, [...c.lead, c.N]) : undefined;
     data[`x${i}`] = rand(M * c.K, 10 * i + 1);
     const nw = c.N * c.K;
-    if (opts.f16) {
+    if (packedAs) {
       const w = rand(nw, 10 * i + 2, -1 / Math.sqrt(c.K), 1 / Math.sqrt(c.K));
       for (let j = 0; j < nw; j += 97) w[j] = w[j]! * 2 ** -18;
-      const packed = toF16Words(`w${i}`, w);
-      weights.push(unpackWords(packed, nw));
+      if (packedAs === 'q8') w.fill(0, 0, Math.min(nw, 32)); // a block of zeros
+      const packed = packedAs === 'q8' ? toQ8Words(`w${i}`, w) : toF16Words(`w${i}`, w);
+      if (packedAs === 'q8') {
+        const { q, scales } = quantizeQ8(`w${i}`, w, [nw / 32, 32]);
+        weights.push(dequantizeQ8(`w${i}`, q, f16ArrayToF32(scales), [nw / 32, 32]));
+      } else weights.push(unpackWords(packed, nw));
       // An f16 weight lives in a buffer of its own, as ModelWeights holds it.
       const buffer = p.device.createBuffer({ size: Math.max(16, Math.ceil(packed.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
       p.device.queue.writeBuffer(buffer, 0, packed);
       owned.push(buffer);
-      p.output(`y${i}`, linear(p, x, p.external(buffer, [c.N, c.K], `w${i}`, 'f16'), b, { act: c.act, residual: r, label: `linear${i}` }));
+      p.output(`y${i}`, linear(p, x, p.external(buffer, [c.N, c.K], `w${i}`, packedAs), b, { act: c.act, residual: r, label: `linear${i}` }));
     } else {
       const w = p.input(`w${i}`, [c.N, c.K]);
       p.output(`y${i}`, linear(p, x, w, b, { act: c.act, residual: r, label: `linear${i}` }));
@@ -76,14 +84,14 @@ export async function runLinear(cases: LinearCase[], opts: RunLinearOptions = {}
   });
   const shaders = spy.mock.calls.map(([d]) => d.shader);
   spy.mockRestore();
-  const f16Shaders = shaders.filter((s) => s === 'matmul_f16w' || s === 'matmul_cpu_f16w').length;
-  expect(f16Shaders, shaders.join()).toBe(opts.f16 ? shaders.length : 0);
+  const packedShaders = shaders.filter((s) => /^matmul(_cpu|_splitk)?_(f16w|q8w)$/.test(s) && s.endsWith(`${packedAs}w`)).length;
+  expect(packedShaders, shaders.join()).toBe(packedAs ? shaders.filter((s) => s !== 'matmul_splitk_reduce').length : 0);
   await p.build();
   const out = await p.run(data);
   cases.forEach((c, i) => {
     const M = c.lead.reduce((a, b) => a * b, 1);
     const ref = linearRef(data[`x${i}`]!, weights[i]!, data[`b${i}`] ?? null, M, c.N, c.K, c.act, data[`r${i}`] ?? null);
-    checkGemm(out[`y${i}`]!, ref, `${opts.f16 ? 'f16 ' : ''}linear [${c.lead}, ${c.K}] -> ${c.N} act=${c.act} bias=${c.bias} residual=${c.residual}${opts.path ? ` (${opts.path})` : ''}`);
+    checkGemm(out[`y${i}`]!, ref, `${packedAs ? `${packedAs} ` : ''}linear [${c.lead}, ${c.K}] -> ${c.N} act=${c.act} bias=${c.bias} residual=${c.residual}${opts.path ? ` (${opts.path})` : ''}`);
   });
   p.destroy();
   for (const b of owned) b.destroy();
