@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // sam-unet: segment an image with SAM-UNet on WebGPU from the command line (Node + Dawn).
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
+import { extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { relaunchWithoutDawnNotices } from './gpu/dawn-notices.js';
 import { requestGpu, type Gpu } from './gpu/device.js';
@@ -11,7 +10,7 @@ import { maskFromLogits } from './image/mask.js';
 import { drawBox, drawPoints, overlayMask } from './image/overlay.js';
 import { sheppLogan } from './image/phantom.js';
 import type { Variant } from './model/config.js';
-import { syntheticStateDict, syntheticWeights } from './model/keys.js';
+import { syntheticWeights } from './model/keys.js';
 import type { Box, Point, PromptSet } from './model/prompts.js';
 import { SamUnet, type DecodeResult } from './model/sam_unet.js';
 import { listWeights, resolveWeights, weightDirs } from './node/weights-dir.js';
@@ -19,14 +18,14 @@ import { fileSource } from './safetensors/node.js';
 import { SafetensorsFile } from './safetensors/read.js';
 import { looksLikePth, PthCheckpoint } from './pth/checkpoint.js';
 import { checkpointWeights } from './pth/index.js';
-import { f32ArrayToF16, serializeSafetensors, writeSafetensors, type LazyTensorEntry } from './safetensors/write.js';
+import { serializeSafetensors } from './safetensors/write.js';
 import { parsePrecision, PRECISIONS, type Precision } from './weights/load.js';
 import type { WeightProvider } from './weights/source.js';
-import { Q8_BLOCK, Q8_METADATA, Q8_SCALES_SUFFIX, q8Eligible, quantizeQ8 } from './weights/q8.js';
 import { safetensorsWeights } from './weights/sources.js';
 import { batchCommand } from './node/batch/command.js';
 import { describeScanPath, readSegmentInput } from './node/scan-input.js';
-import { VOLUME_USAGE, volumeCommand, VolumeUsageError } from './node/volume-command.js';
+import { convertCommand, synthWeightsCommand } from './node/weight-files.js';
+import { VOLUME_USAGE, volumeCommand } from './node/volume-command.js';
 import { writeSliceMask } from './volume/slice.js';
 import { niftiLabelMap } from './volume/nifti-write.js';
 
@@ -81,7 +80,7 @@ float32; logits moved by up to 7e-4 on the golden cases). --precision f16-comput
 float16 weights and activations with float32 sums (needs the GPU feature shader-f16, else it runs in
 f32 and says so; logits moved by up to 4e-3 on the golden cases).`;
 
-class UsageError extends Error {}
+import { UsageError } from './node/usage.js';
 
 function numbers(s: string, n: number, what: string): number[] {
   const v = s.split(',').map((x) => Number(x.trim()));
@@ -263,91 +262,6 @@ async function segment(args: string[]): Promise<void> {
   }
 }
 
-type FloatOut = 'f32' | 'f16';
-
-function floatDtypeOf(s: string | undefined, fallback?: FloatOut): FloatOut {
-  const d = s ?? fallback;
-  if (d !== 'f32' && d !== 'f16') throw new UsageError(`--dtype must be f32 or f16, got '${s ?? ''}'`);
-  return d;
-}
-
-/** A float32 tensor entry written as `dtype` (F16: rounded to nearest even, as torch.half()). */
-function asDtype(e: LazyTensorEntry, dtype: FloatOut, f32: () => Promise<Float32Array> | Float32Array): LazyTensorEntry {
-  if (dtype === 'f32') return { ...e, dtype: 'F32', data: f32 };
-  return { ...e, dtype: 'F16', data: async () => f32ArrayToF16(await f32()) };
-}
-
-/** Writes `entries` to `path` as a safetensors file, one tensor in memory at a time; returns its size. */
-async function writeFileStreamed(path: string, entries: LazyTensorEntry[], metadata: Record<string, string>): Promise<number> {
-  await mkdir(dirname(path), { recursive: true });
-  const stream = createWriteStream(path);
-  const write = (chunk: Uint8Array) =>
-    new Promise<void>((resolve, reject) => (stream.write(chunk, (e) => (e ? reject(e) : resolve()))));
-  const bytes = await writeSafetensors(entries, write, metadata);
-  await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
-  return bytes;
-}
-
-async function synthWeights(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { variant: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' } } });
-  const variant = variantOf(values.variant);
-  if (!variant) throw new UsageError('synth-weights needs --variant res50|res34');
-  if (!values.out) throw new UsageError('synth-weights needs --out W.safetensors');
-  const dtype = floatDtypeOf(values.dtype, 'f32');
-  const entries = [...syntheticStateDict(variant)].map((t): LazyTensorEntry => {
-    const e = { name: t.key, dtype: t.dtype, shape: t.shape, data: t.data };
-    return t.dtype === 'F32' ? asDtype(e, dtype, t.data as () => Float32Array) : e;
-  });
-  const bytes = await writeFileStreamed(values.out, entries, {
-    format: 'pt', variant, note: `synthetic SAM-UNet weights (../shared/golden/README.md rule): meaningless masks${dtype === 'f16' ? '; rounded to float16' : ''}`,
-  });
-  log(`wrote ${values.out} (${variant}, ${dtype}, ${(bytes / 1e6).toFixed(1)} MB)`);
-}
-
-async function convert(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' }, dtype: { type: 'string' } } });
-  if (positionals.length !== 1) throw new UsageError('convert takes one IN.safetensors or IN.pth');
-  if (!values.out) throw new UsageError('convert needs --out OUT.safetensors');
-  const q8 = values.dtype === 'q8';
-  const src = await fileSource(positionals[0]!);
-  try {
-    // A PyTorch checkpoint (.pth) is read without Python: its model state_dict, nothing executed.
-    const pth = looksLikePth(await src.read(0, Math.min(8, src.size)));
-    const f = pth ? await PthCheckpoint.open(src) : await SafetensorsFile.open(src);
-    // From a checkpoint, no --dtype keeps every tensor's own dtype.
-    const dtype = q8 ? 'f32' : pth && values.dtype === undefined ? null : floatDtypeOf(values.dtype);
-    // Floating values through the weight source (a q8 input is dequantised), in data order.
-    const weights = f instanceof SafetensorsFile ? safetensorsWeights(f) : null;
-    const names = weights ? [...weights.entries.keys()] : [...f.tensors.keys()];
-    const begin = (n: string) => f.tensors.get(n)!.begin;
-    const entries = names.sort((a, b) => begin(a) - begin(b)).flatMap((name): LazyTensorEntry[] => {
-      const t = f.tensors.get(name)!;
-      const isFloat = ['F32', 'F16', 'BF16'].includes(t.dtype) || (weights?.entries.get(name)?.dtype === 'Q8_0');
-      const f32 = () => (weights ? weights.read(name) : f.readF32(name));
-      if (q8 && isFloat && q8Eligible(name, t.shape)) return q8Entries(name, t.shape, f32);
-      const e: LazyTensorEntry = { name, dtype: t.dtype, shape: t.shape, data: async () => (await f.read(name)).data };
-      return dtype && isFloat ? [asDtype(e, dtype, f32)] : [e];
-    });
-    const metadata: Record<string, string> = f instanceof SafetensorsFile ? { ...f.metadata } : { format: 'pt', source: `PyTorch checkpoint, state_dict at [${f.stateDictPath.join(', ')}]` };
-    if (q8) metadata.quantization = Q8_METADATA;
-    const bytes = await writeFileStreamed(values.out, entries, { ...metadata, converted: q8 ? 'large float tensors as q8_0' : dtype ? `floating tensors as ${dtype}` : 'dtypes kept' });
-    log(`wrote ${values.out} (${names.length} tensors, ${q8 ? 'q8' : dtype ?? 'dtypes kept'}, ${(bytes / 1e6).toFixed(1)} MB)`);
-  } finally {
-    await src.close();
-  }
-}
-
-/** A tensor as q8 (src/weights/q8.ts): its scales (F16), then its int8 values; quantised once. */
-function q8Entries(name: string, shape: readonly number[], f32: () => Promise<Float32Array>): LazyTensorEntry[] {
-  let made: Promise<ReturnType<typeof quantizeQ8>> | null = null;
-  const q = () => (made ??= f32().then((v) => quantizeQ8(name, v, shape)));
-  const rows = shape[0]!, K = shape.reduce((a, b) => a * b, 1) / rows;
-  return [
-    { name: name + Q8_SCALES_SUFFIX, dtype: 'F16', shape: [rows, Math.ceil(K / Q8_BLOCK)], data: async () => (await q()).scales },
-    { name, dtype: 'I8', shape, data: async () => (await q()).q },
-  ];
-}
-
 async function demo(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { 'out-dir': { type: 'string' }, variant: { type: 'string' } } });
   const dir = values['out-dir'] ?? 'out';
@@ -391,8 +305,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     switch (cmd) {
       case 'segment': await segment(rest); break;
-      case 'synth-weights': await synthWeights(rest); break;
-      case 'convert': await convert(rest); break;
+      case 'synth-weights': await synthWeightsCommand(rest, log); break;
+      case 'convert': await convertCommand(rest, log); break;
       case 'demo': await demo(rest); break;
       case 'info': await info(rest); break;
       case 'volume': await volumeCommand(rest, async (w, v, p) => {
@@ -407,7 +321,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const err = e as Error;
-    if (e instanceof UsageError || e instanceof VolumeUsageError || err.name === 'TypeError' && /parseArgs|option/i.test(err.message)) {
+    if (e instanceof UsageError || err.name === 'TypeError' && /parseArgs|option/i.test(err.message)) {
       log(`sam-unet: ${err.message}\n\n${USAGE}`);
       return 2;
     }

@@ -1,6 +1,7 @@
 // `sam-unet volume INPUT --box [N@]Z:x0,y0,x1,y1 [--point [N@]Z:x,y,l]... [--label N] --out labels.nii.gz
 // [--seg out.dcm] [--png-dir DIR]`: one scan segmented whole from prompts on key slices.
 import { parseArgs } from 'node:util';
+import { UsageError } from './usage.js';
 import type { SamUnet } from '../model/sam_unet.js';
 import { PROPAGATION_STRATEGIES, type PropagationStrategy } from '../volume/propagate.js';
 import { parseAxis, parseWindowOption } from './scan-input.js';
@@ -11,14 +12,13 @@ export const VOLUME_USAGE = `  sam-unet volume SCAN --box [N@]Z:x0,y0,x1,y1 [--p
                   [--window W] [--series UID] [--strategy box|mask|box+mask] [--margin PX]
                   [--weights W] [--variant res50|res34] [--precision f32|f16|f16-compute]`;
 
-export class VolumeUsageError extends Error {}
 
 /** "[N@]Z:a,b,c…" → [label, z, ...numbers]. */
 function prompt(text: string, n: number, what: string, defaultLabel: number): [number, number, ...number[]] {
   const m = /^(?:(\d+)@)?(\d+):(.*)$/.exec(text.trim());
   const nums = m ? m[3]!.split(',').map((x) => Number(x.trim())) : [];
   if (!m || nums.length !== n || nums.some((x) => !Number.isFinite(x))) {
-    throw new VolumeUsageError(`${what} '${text}': expected [LABEL@]SLICE:${n === 4 ? 'x0,y0,x1,y1' : 'x,y,label'} (slice and label whole numbers)`);
+    throw new UsageError(`${what} '${text}': expected [LABEL@]SLICE:${n === 4 ? 'x0,y0,x1,y1' : 'x,y,label'} (slice and label whole numbers)`);
   }
   return [m[1] === undefined ? defaultLabel : Number(m[1]), Number(m[2]), ...nums];
 }
@@ -37,15 +37,15 @@ export async function volumeCommand(
       weights: { type: 'string' }, variant: { type: 'string' }, precision: { type: 'string' },
     },
   });
-  if (positionals.length !== 1) throw new VolumeUsageError('volume takes one SCAN (a DICOM series folder, a .nii / .nii.gz file)');
-  if (!values.out || !/\.nii(\.gz)?$/i.test(values.out)) throw new VolumeUsageError('volume needs --out LABELS.nii.gz (or .nii)');
-  if (values.seg && !/\.dcm$/i.test(values.seg)) throw new VolumeUsageError(`--seg '${values.seg}' must name a .dcm file`);
+  if (positionals.length !== 1) throw new UsageError('volume takes one SCAN (a DICOM series folder, a .nii / .nii.gz file)');
+  if (!values.out || !/\.nii(\.gz)?$/i.test(values.out)) throw new UsageError('volume needs --out LABELS.nii.gz (or .nii)');
+  if (values.seg && !/\.dcm$/i.test(values.seg)) throw new UsageError(`--seg '${values.seg}' must name a .dcm file`);
   const defaultLabel = values.label === undefined ? 1 : Number(values.label);
-  if (!Number.isInteger(defaultLabel) || defaultLabel < 1 || defaultLabel > 65535) throw new VolumeUsageError(`--label must be a whole number 1..65535, got '${values.label}'`);
+  if (!Number.isInteger(defaultLabel) || defaultLabel < 1 || defaultLabel > 65535) throw new UsageError(`--label must be a whole number 1..65535, got '${values.label}'`);
   const strategy = (values.strategy ?? 'box') as PropagationStrategy;
-  if (!PROPAGATION_STRATEGIES.includes(strategy)) throw new VolumeUsageError(`--strategy must be ${PROPAGATION_STRATEGIES.join(', ')}, got '${values.strategy}'`);
+  if (!PROPAGATION_STRATEGIES.includes(strategy)) throw new UsageError(`--strategy must be ${PROPAGATION_STRATEGIES.join(', ')}, got '${values.strategy}'`);
   const margin = values.margin === undefined ? undefined : Number(values.margin);
-  if (margin !== undefined && !(Number.isFinite(margin) && margin >= 0)) throw new VolumeUsageError(`--margin must be a number of pixels >= 0, got '${values.margin}'`);
+  if (margin !== undefined && !(Number.isFinite(margin) && margin >= 0)) throw new UsageError(`--margin must be a number of pixels >= 0, got '${values.margin}'`);
   const objects = new Map<number, VolumeObjectPrompts & { boxes: [number, number, number, number, number][]; points: [number, number, number, number][] }>();
   const obj = (label: number) => {
     let o = objects.get(label);
@@ -60,7 +60,7 @@ export async function volumeCommand(
     const [label, z, ...pt] = prompt(p, 3, '--point', defaultLabel);
     obj(label).points.push([z, ...pt] as [number, number, number, number]);
   }
-  if (!objects.size) throw new VolumeUsageError('volume needs at least one --box or --point');
+  if (!objects.size) throw new UsageError('volume needs at least one --box or --point');
   const axis = parseAxis(values.axis);
   const window = parseWindowOption(values.window);
   const model = await loadModel(values.weights, values.variant, values.precision);
