@@ -41,7 +41,7 @@ const SCAN_OPTIONS = {
 const USAGE = `sam-unet — SAM-UNet medical image segmentation on WebGPU
 
 Usage:
-  sam-unet segment IMAGE|SCAN [--weights W] [--variant res50|res34] [--precision f32|f16|f16-compute]
+  sam-unet segment IMAGE|SCAN [--weights W] [--variant res50|res34] [--precision f32|f16|f16-compute|q8]
                    [--box x0,y0,x1,y1]... [--point x,y,label]... [--mask-input PREV.safetensors]
                    --out MASK.png [--logits OUT.safetensors] [--overlay OVERLAY.png]
                    [--window W] [--slice N] [--axis axial|coronal|sagittal] [--frame N] [--series UID]
@@ -66,8 +66,8 @@ volume: Z is a slice index along --axis, x, y that slice's pixels; N@ gives the 
 Coordinates are pixels of the original image (of the slice, for a scan). Each --box is one prompt set
 (N boxes give MASK-0.png, MASK-1.png, …); --point x,y,1 (foreground) or x,y,0 (background) joins
 every set, or forms the only set when there is no box. --weights takes a path, or a bare NAME found
-in ./weights/ (or the package's weights/ folder) as NAME or NAME.safetensors; without it, the one
-weights file there is used. --weights synthetic:res50 (or :res34) uses the built-in synthetic
+in ./weights/ (or the package's weights/ folder) as NAME, NAME.safetensors or NAME.pth (a PyTorch
+checkpoint is read directly); without it, the one weights file there is used. --weights synthetic:res50 (or :res34) uses the built-in synthetic
 weights, which give meaningless masks. --dtype f16 writes floating tensors
 as IEEE half (half the file; the loader converts them back to float32); convert rewrites a file's
 floating tensors (F32, F16, BF16) in the dtype asked for, one tensor in memory at a time. It also
@@ -78,7 +78,8 @@ each (a quarter of the f32 file; see README "int8 weights"); the loader reads su
 --precision f16 holds the ViT's linear weights in float16 on the GPU (170 MB less for res50; sums stay
 float32; logits moved by up to 7e-4 on the golden cases). --precision f16-compute runs every layer on
 float16 weights and activations with float32 sums (needs the GPU feature shader-f16, else it runs in
-f32 and says so; logits moved by up to 4e-3 on the golden cases).`;
+f32 and says so; logits moved by up to 4e-3 on the golden cases). --precision q8 holds the ViT's
+linear weights as int8 blocks on the GPU (GEMMs dequantise as they load; from any weights file).`;
 
 import { UsageError } from './node/usage.js';
 

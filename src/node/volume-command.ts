@@ -10,7 +10,7 @@ import { segmentVolumeFiles, sliceProgressPrinter, type VolumeObjectPrompts } fr
 export const VOLUME_USAGE = `  sam-unet volume SCAN --box [N@]Z:x0,y0,x1,y1 [--point [N@]Z:x,y,label]... [--label N]
                   --out LABELS.nii.gz [--seg SEG.dcm] [--png-dir DIR] [--axis axial|coronal|sagittal]
                   [--window W] [--series UID] [--strategy box|mask|box+mask] [--margin PX]
-                  [--weights W] [--variant res50|res34] [--precision f32|f16|f16-compute]`;
+                  [--weights W] [--variant res50|res34] [--precision f32|f16|f16-compute|q8]`;
 
 
 /** "[N@]Z:a,b,c…" → [label, z, ...numbers]. */

@@ -17,7 +17,7 @@ import { progressReporter } from './progress.js';
 import { isDone, runBatch, summaryText } from './run.js';
 
 export const BATCH_USAGE = `Usage: sam-unet batch MANIFEST.jsonl --out-dir DIR --weights W.safetensors [--variant res50|res34]
-                     [--precision f32|f16|f16-compute] [--shard K/N] [--resume] [--dry-run]
+                     [--precision f32|f16|f16-compute|q8] [--shard K/N] [--resume] [--dry-run]
 
 One JSON object per line, e.g. {"input": "a.png", "boxes": [[x0,y0,x1,y1]], "points": [[x,y,1]], "out": "a-mask.png"}
 (inputs relative to the manifest's folder, outputs to --out-dir; see README "Batch"). --shard K/N runs
