@@ -9,30 +9,22 @@ import { kernelPaths, kernelTuning } from '../gpu/kernels.js';
 import type { Plan, PlanOptions } from '../gpu/plan.js';
 import type { RgbImage } from '../image/decode.js';
 import { maskFromLogits } from '../image/mask.js';
-import { preprocess } from '../image/preprocess.js';
-import { resizeBilinear } from '../image/resize.js';
 import { nonFiniteIndex } from '../util/finite.js';
 import { INPUT_SIZE, MASK_SIDE } from './config.js';
 import { recordDecoder, type DecoderShape } from './decoder.js';
 import { recordEncoder } from './encoder.js';
 import { PlanCache } from './plan_cache.js';
-import { imageFrame, ImageInputError, type FrameInfo } from './frame.js';
+import { ImageInputError, type FrameInfo } from './frame.js';
 import { promptTokensOf, PromptError, type PromptSet } from './prompts.js';
 import { ModelWeights, type LoadOptions, type Variant, type WeightProvider } from './weights.js';
 import { warmUp, type WarmupOptions, type WarmupStats } from './warmup.js';
+import { checkFinite, checkFrame, checkLogitsFit, frameOfImage, maxBindingBytes, modelInput } from './model_input.js';
+import { EMBEDDING_LENGTHS, ImageEmbedding, type EmbeddingData } from './embedding.js';
+
+export { EMBEDDING_LENGTHS, ImageEmbedding, type EmbeddingData } from './embedding.js';
+export { maxLogitsPixels } from './model_input.js';
 
 export { ImageInputError, MAX_ASPECT_RATIO, MAX_INPUT_SIDE } from './frame.js';
-
-// Image size limits (frame.ts: each side 1 … MAX_INPUT_SIDE, at most MAX_ASPECT_RATIO : 1), and:
-//
-// - The decoder writes full-resolution logits, H·W float32 per prompt set, into one GPU storage
-//   binding, so H·W·4 bytes must fit the device's maxStorageBufferBindingSize (and maxBufferSize).
-//   With WebGPU's default of 128 MiB that is H·W ≤ 33,554,432 pixels (8192×4096; 5792×5792).
-//   maxLogitsPixels(gpu) gives the device's figure; encode() rejects a larger image before running
-//   the encoder, with an ImageInputError naming the limit.
-// - decode() runs the prompt sets in chunks of at most MAX_DECODE_BATCH sets whose logits fit one
-//   binding (N·H·W·4 bytes ≤ the limit), so any number of sets works on any accepted image; the
-//   returned arrays hold N·H·W·5 bytes of CPU memory in all (float32 logits + uint8 masks).
 
 /** The most prompt sets decoded in one GPU run. */
 export const MAX_DECODE_BATCH = 32;
@@ -43,109 +35,6 @@ const MAX_DECODER_PLANS = 8;
  * `warmup` builds the encoder and typical decoder plans before load resolves (SamUnet.warmup).
  */
 export type SamUnetOptions = LoadOptions & PlanOptions & { warmup?: boolean | WarmupOptions };
-
-/** Bytes one storage binding may have on this device (the logits of one decode chunk). */
-function maxBindingBytes(gpu: Gpu): number {
-  const l = gpu.device.limits;
-  return Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
-}
-
-/** The most pixels (H·W) an image may have for its logits to fit one binding on `gpu`. */
-export function maxLogitsPixels(gpu: Gpu): number {
-  return Math.floor(maxBindingBytes(gpu) / 4);
-}
-
-function checkLogitsFit(gpu: Gpu, { width, height }: FrameInfo, what: string): void {
-  const max = maxLogitsPixels(gpu);
-  if (width * height > max) {
-    throw new ImageInputError(
-      `${what}: ${width}×${height} = ${width * height} pixels; its logits (${width * height * 4} bytes of float32) do not fit one GPU ` +
-        `storage binding on this device (maxStorageBufferBindingSize ${gpu.device.limits.maxStorageBufferBindingSize} bytes, ` +
-        `maxBufferSize ${gpu.device.limits.maxBufferSize}): at most ${max} pixels; downscale it first`,
-    );
-  }
-}
-
-/** The frame of an RGB image argument (its size checked). */
-function frameOfImage(image: RgbImage): FrameInfo {
-  if (image === null || typeof image !== 'object') throw new ImageInputError('image: expected { width, height, data } (8-bit RGB)');
-  return imageFrame(image.width, image.height, 'image');
-}
-
-/** The image's data checked, resized into `frame` and normalised: the 1×3×256×256 model input. */
-function modelInput(image: RgbImage, frame: FrameInfo): Float32Array {
-  const { width, height } = frame;
-  const data: unknown = image.data;
-  if (!(data instanceof Uint8Array) && !(data instanceof Uint8ClampedArray)) {
-    throw new ImageInputError(`image: data must be a Uint8Array of 8-bit RGB, got ${Object.prototype.toString.call(image.data)}`);
-  }
-  if (image.data.length !== width * height * 3) {
-    const per = image.data.length / (width * height);
-    const hint = per === 4 ? ' (this looks like RGBA: drop the alpha channel, or decode with decodeImage)' : per === 1 ? ' (this looks like greyscale: repeat it into R, G and B)' : '';
-    throw new ImageInputError(`image: ${image.data.length} bytes for ${width}×${height} RGB, which needs ${width * height * 3}${hint}`);
-  }
-  return preprocess(resizeBilinear(image, frame.inputW, frame.inputH), INPUT_SIZE);
-}
-
-function checkFinite(v: Float32Array, what: string): void {
-  const bad = nonFiniteIndex(v);
-  if (bad >= 0) throw new ImageInputError(`${what} holds ${v[bad]} at index ${bad}`);
-}
-
-/** `frame` checked against the one SamUnet.prepare gives for its size on this device; returns that one. */
-function checkFrame(gpu: Gpu, frame: FrameInfo, what: string): FrameInfo {
-  if (frame === null || typeof frame !== 'object') throw new ImageInputError(`${what}: frame must be { width, height, inputW, inputH }`);
-  const expected = imageFrame(frame.width, frame.height, `${what}: frame`);
-  if (frame.inputW !== expected.inputW || frame.inputH !== expected.inputH) {
-    throw new ImageInputError(
-      `${what}: frame ${frame.width}×${frame.height} resizes to ${expected.inputW}×${expected.inputH}, but the frame says ${frame.inputW}×${frame.inputH} (use SamUnet.prepare)`,
-    );
-  }
-  checkLogitsFit(gpu, expected, `${what}: frame`);
-  return expected;
-}
-/** Values per image of the encoder's two outputs. */
-export const EMBEDDING_LENGTHS = {
-  /** image_embeddings [1, 256, 16, 16] */
-  embeddings: 256 * 16 * 16,
-  /** multi_scale_feature [1, 32, 64, 64] */
-  multiScaleFeature: 32 * 64 * 64,
-} as const;
-
-/** An ImageEmbedding's values on the host (exportEmbedding / importEmbedding): 768 KiB of float32. */
-export interface EmbeddingData {
-  frame: FrameInfo;
-  /** [1, 256, 16, 16] */
-  embeddings: Float32Array;
-  /** [1, 32, 64, 64] */
-  multiScaleFeature: Float32Array;
-}
-
-/** An encoded image: its embeddings on the GPU, ready for any number of decodes. */
-export class ImageEmbedding {
-  constructor(
-    readonly frame: FrameInfo,
-    /** [1, 256, 16, 16] */
-    readonly embeddings: GPUBuffer,
-    /** [1, 32, 64, 64] */
-    readonly multiScaleFeature: GPUBuffer,
-    readonly owner: SamUnet,
-  ) {}
-
-  private alive = true;
-
-  get destroyed(): boolean {
-    return !this.alive;
-  }
-
-  destroy(): void {
-    if (!this.alive) return;
-    this.alive = false;
-    this.embeddings.destroy();
-    this.multiScaleFeature.destroy();
-    this.owner._forget(this);
-  }
-}
 
 export interface DecodeResult {
   /** Number of prompt sets. */
