@@ -39,7 +39,7 @@ describe('sam-unet CLI', () => {
     expect(bad.stderr).toContain("--box '1,2,3': expected 4 comma-separated numbers");
     const prec = await sam(['segment', 'x.png', '--weights', 'w', '--out', 'm.png', '--box', '1,2,3,4', '--precision', 'f8']);
     expect(prec.code).toBe(2);
-    expect(prec.stderr).toContain("--precision must be f32, f16, f16-compute, got 'f8'");
+    expect(prec.stderr).toContain("--precision must be f32, f16, f16-compute, q8, got 'f8'");
     const unknown = await sam(['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'frobnicate'");

@@ -9,7 +9,6 @@
 //   res34, against this engine's f32 path. Same bounds.
 // - Without shader-f16: 'f32' with a note saying why, or a GpuUnavailableError when asked.
 // The errors are printed (the closing note's table).
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GpuUnavailableError } from '../src/gpu/device.js';
 import { sheppLogan } from '../src/image/phantom.js';
@@ -17,12 +16,10 @@ import { syntheticWeights } from '../src/model/keys.js';
 import type { PromptSet } from '../src/model/prompts.js';
 import { ImageEmbedding, SamUnet, type DecodeResult } from '../src/model/sam_unet.js';
 import type { Variant } from '../src/model/weights.js';
-import { fileSource } from '../src/safetensors/node.js';
-import { SafetensorsFile } from '../src/safetensors/read.js';
 import { frameOf, gauss, maskPrompt, refWeights } from './helpers/decoder-cases.js';
 import { decoderRef } from './helpers/decoder-ref.js';
 import { maxAbsDiff, testGpu, testGpuF16 } from './helpers/gpu.js';
-import { describeShared, goldenCases, goldenPath, itShared } from './helpers/shared.js';
+import { describeShared, goldenCases, goldenRun, itShared } from './helpers/shared.js';
 
 /**
  * low_res_logits max |Δ| allowed: float16 keeps 11 significant bits (a rounding moves a value by up
@@ -62,7 +59,6 @@ function judge(name: string, out: DecodeResult, refLow: ArrayLike<number>[], ref
   expect(row.flipsAbove, `${name}: mask pixels flipped where |ref logit| > ${FLIP_MARGIN}`).toBe(0);
 }
 
-const split = (v: Float32Array, n: number): Float32Array[] => Array.from({ length: n }, (_, i) => v.subarray((i * v.length) / n, ((i + 1) * v.length) / n));
 
 afterAll(() => {
   if (!rows.length) return;
@@ -89,22 +85,12 @@ afterAll(async () => {
 describeShared('f16-compute: every golden case end to end', () => {
   for (const c of goldenCases()) {
     itShared(`${c.name} (${c.variant})`, async () => {
-      const f = await SafetensorsFile.open(await fileSource(join(goldenPath, `${c.name}.safetensors`)));
-      const ref = (name: string) => f.readF32(name);
       const m = await model(c.variant, 'f16-compute');
       expect(m.weights.precision).toBe('f16-compute');
-      const [H, W] = c.original_size;
-      const [h, w] = c.input_size;
-      const n = c.tensors['low_res_logits']![0]!;
-      const masks = c.tensors['input.mask_inputs'] ? await ref('input.mask_inputs') : null;
-      const sets: PromptSet[] = Array.from({ length: n }, (_, i) => ({
-        box: c.boxes?.[i] as [number, number, number, number] | undefined,
-        points: c.points?.map((p) => p as unknown as [number, number, number]),
-        maskInput: masks ? masks.slice(i * 4096, (i + 1) * 4096) : undefined,
-      }));
-      const emb = await m.encodeInput(await ref('input.image'), { width: W, height: H, inputW: w, inputH: h });
+      const g = await goldenRun(c);
+      const emb = await m.encodeInput(g.input, g.frame);
       try {
-        judge(`${c.name} (golden)`, await m.decode(emb, sets), split(await ref('low_res_logits'), n), split(await ref('logits'), n));
+        judge(`${c.name} (golden)`, await m.decode(emb, g.sets), g.refLow, g.refLogits);
       } finally {
         emb.destroy();
       }

@@ -88,7 +88,7 @@ describe('toF16Words (CPU conversion f32 → binary16)', () => {
       },
     };
     await expect(SamUnet.load(gpu, src, { precision: 'f16' })).rejects.toThrow(new RegExp(`'${victim.replace(/\./g, '\\.')}' holds 100000 at flat index 12345`));
-    await expect(SamUnet.load(gpu, base, { precision: 'bf16' as Precision })).rejects.toThrow(/precision must be 'f32' or 'f16' or 'f16-compute', got "bf16"/);
+    await expect(SamUnet.load(gpu, base, { precision: 'bf16' as Precision })).rejects.toThrow(/precision must be 'f32' or 'f16' or 'f16-compute' or 'q8', got "bf16"/);
   });
 });
 

@@ -15,7 +15,6 @@ import { modelKeys, syntheticWeights } from '../src/model/keys.js';
 import type { PromptSet } from '../src/model/prompts.js';
 import { SamUnet, type DecodeResult } from '../src/model/sam_unet.js';
 import type { Variant } from '../src/model/weights.js';
-import { fileSource } from '../src/safetensors/node.js';
 import { bytesSource, SafetensorsFile } from '../src/safetensors/read.js';
 import { serializeSafetensors, type TensorEntry } from '../src/safetensors/write.js';
 import { dequantizeQ8, Q8_SCALES_SUFFIX, q8Eligible, quantizeQ8 } from '../src/weights/q8.js';
@@ -29,7 +28,7 @@ import { linear } from '../src/ops/matmul.js';
 import { toQ8Words } from '../src/weights/dtype.js';
 import { f16ArrayToF32 } from '../src/safetensors/half.js';
 import { itWithTools, runPy } from './helpers/python.js';
-import { describeShared, goldenCases, goldenPath, itShared } from './helpers/shared.js';
+import { describeShared, goldenCases, goldenRun, itShared } from './helpers/shared.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sam-unet-q8-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -144,7 +143,6 @@ function judge(name: string, out: DecodeResult, refLow: ArrayLike<number>[], ref
   return row;
 }
 
-const split = (v: Float32Array, n: number): Float32Array[] => Array.from({ length: n }, (_, i) => v.subarray((i * v.length) / n, ((i + 1) * v.length) / n));
 const models = new Map<Variant, Promise<SamUnet>>();
 const q8Model = (v: Variant) => {
   if (!models.has(v)) models.set(v, (async () => SamUnet.load(await testGpu(), safetensorsWeights(await SafetensorsFile.open(bytesSource(syntheticQ8(v))))))());
@@ -157,21 +155,11 @@ afterAll(async () => {
 describeShared('q8 weights: every golden case end to end', () => {
   for (const c of goldenCases()) {
     itShared(`${c.name} (${c.variant})`, async () => {
-      const f = await SafetensorsFile.open(await fileSource(join(goldenPath, `${c.name}.safetensors`)));
-      const ref = (name: string) => f.readF32(name);
       const m = await q8Model(c.variant);
-      const [H, W] = c.original_size;
-      const [h, w] = c.input_size;
-      const n = c.tensors['low_res_logits']![0]!;
-      const masks = c.tensors['input.mask_inputs'] ? await ref('input.mask_inputs') : null;
-      const sets: PromptSet[] = Array.from({ length: n }, (_, i) => ({
-        box: c.boxes?.[i] as [number, number, number, number] | undefined,
-        points: c.points?.map((p) => p as unknown as [number, number, number]),
-        maskInput: masks ? masks.slice(i * 4096, (i + 1) * 4096) : undefined,
-      }));
-      const emb = await m.encodeInput(await ref('input.image'), { width: W, height: H, inputW: w, inputH: h });
+      const g = await goldenRun(c);
+      const emb = await m.encodeInput(g.input, g.frame);
       try {
-        const row = judge(`${c.name} (golden)`, await m.decode(emb, sets), split(await ref('low_res_logits'), n), split(await ref('logits'), n));
+        const row = judge(`${c.name} (golden)`, await m.decode(emb, g.sets), g.refLow, g.refLogits);
         expect(row.iou, 'mask IoU').toBeGreaterThanOrEqual(0.99);
         expect(row.flipsAbove, 'flips where |ref logit| > 0.5').toBe(0);
       } finally {

@@ -8,7 +8,7 @@ import {
   blobWeights, decodeImage, fetchWeights, ImageInputError, requestGpu, SamUnet, sheppLogan, syntheticWeights, WeightError,
   type Gpu, type GpuOptions, type ImageEmbedding, type LoadProgress, type RgbImage, type StreamWeightProvider, type WeightProvider,
 } from '../index.js';
-import { ScanHost } from './scans.js';
+import type { ScanHost } from './scans.js';
 import { assertBitmaps, maskBitmap, rgbBitmap } from './bitmaps.js';
 import {
   SamUnetWorkerError, toWire,
@@ -122,7 +122,12 @@ export class SamUnetHost {
   private nextId = 1;
   private disposed = false;
   private readonly calls = new Map<number, AbortController>();
-  private readonly scans = new ScanHost(() => this.nextId++);
+  /** Scans (DICOM, NIfTI): their readers load with the first openScan, so a worker that never opens one never loads them. */
+  private scanHost: Promise<ScanHost> | null = null;
+  private scanHostLoaded: ScanHost | null = null;
+  private scans(): Promise<ScanHost> {
+    return (this.scanHost ??= import('./scans.js').then(({ ScanHost }) => (this.scanHostLoaded = new ScanHost(() => this.nextId++))));
+  }
   /** What the loaded weights are, for embedding keys (synthetic:res34, a URL, a file's name and size). */
   private weightsId = '';
 
@@ -133,13 +138,13 @@ export class SamUnetHost {
     openImage: (a) => this.openImage(a),
     encode: (a, c) => this.encode(a, c),
     decode: (a) => this.decode(a),
-    openScan: async (a) => ({ value: await this.scans.open(a) }),
-    scanSlice: async (a) => this.scans.slice(a),
-    prefetchScan: async (a, c) => ({ value: await this.scans.prefetch(this.requireModel('prefetchScan'), this.weightsId, a, c.signal) }),
-    segmentScan: async (a, c) => this.scans.segment(this.requireModel('segmentScan'), this.weightsId, a, c.signal, c.progress),
-    exportScan: async (a) => this.scans.export(a),
+    openScan: async (a) => ({ value: await (await this.scans()).open(a) }),
+    scanSlice: async (a) => (await this.scans()).slice(a),
+    prefetchScan: async (a, c) => ({ value: await (await this.scans()).prefetch(this.requireModel('prefetchScan'), this.weightsId, a, c.signal) }),
+    segmentScan: async (a, c) => (await this.scans()).segment(this.requireModel('segmentScan'), this.weightsId, a, c.signal, c.progress),
+    exportScan: async (a) => (await this.scans()).export(a),
     release: async ({ id }) => {
-      this.scans.release(id);
+      this.scanHostLoaded?.release(id);
       this.images.delete(id);
       this.embeddings.get(id)?.destroy();
       this.embeddings.delete(id);
@@ -152,7 +157,7 @@ export class SamUnetHost {
       this.loading?.abort(stop);
       this.dropModel();
       this.images.clear();
-      this.scans.clear();
+      this.scanHostLoaded?.clear();
       return { value: undefined };
     },
   };
@@ -211,7 +216,7 @@ export class SamUnetHost {
     this.model?.destroy(); // and with it every embedding it made
     this.model = null;
     this.embeddings.clear();
-    this.scans.dropModel();
+    this.scanHostLoaded?.dropModel();
   }
 
   private async load({ weights, precision, variant, warmup }: Args<'load'>, call: Call<'load'>): Promise<Reply<'load'>> {

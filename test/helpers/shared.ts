@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'vitest';
 import type { Variant } from '../../src/model/weights.js';
+import type { PromptSet } from '../../src/model/prompts.js';
+import { fileSource } from '../../src/safetensors/node.js';
+import { SafetensorsFile } from '../../src/safetensors/read.js';
 
 /** The repository root (two levels above this file), independent of the working directory. */
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -78,4 +81,34 @@ export function goldenCases(): GoldenCase[] {
   if (!present) return [];
   const list = JSON.parse(readFileSync(join(goldenPath, 'cases.json'), 'utf8')) as { name: string }[];
   return list.map(({ name }) => JSON.parse(readFileSync(join(goldenPath, `${name}.json`), 'utf8')) as GoldenCase);
+}
+
+/** A golden case's end-to-end inputs and references: the model input, its frame, the prompt sets, and per set the reference logits. */
+export async function goldenRun(c: GoldenCase): Promise<{
+  input: Float32Array;
+  frame: { width: number; height: number; inputW: number; inputH: number };
+  sets: PromptSet[];
+  refLow: Float32Array[];
+  refLogits: Float32Array[];
+}> {
+  const src = await fileSource(join(goldenPath, `${c.name}.safetensors`));
+  try {
+    const f = await SafetensorsFile.open(src);
+    const [H, W] = c.original_size;
+    const [h, w] = c.input_size;
+    const n = c.tensors['low_res_logits']![0]!;
+    const masks = c.tensors['input.mask_inputs'] ? await f.readF32('input.mask_inputs') : null;
+    const sets: PromptSet[] = Array.from({ length: n }, (_, i) => ({
+      box: c.boxes?.[i] as [number, number, number, number] | undefined,
+      points: c.points?.map((p) => p as unknown as [number, number, number]),
+      maskInput: masks ? masks.slice(i * 4096, (i + 1) * 4096) : undefined,
+    }));
+    const split = (v: Float32Array) => Array.from({ length: n }, (_, i) => v.subarray((i * v.length) / n, ((i + 1) * v.length) / n));
+    return {
+      input: await f.readF32('input.image'), frame: { width: W, height: H, inputW: w, inputH: h }, sets,
+      refLow: split(await f.readF32('low_res_logits')), refLogits: split(await f.readF32('logits')),
+    };
+  } finally {
+    await src.close();
+  }
 }
