@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { readNifti, volumeSliceToRgb, type SliceProgress } from '../src/index.js';
+import { DicomError, readNifti, volumeSliceToRgb, type SliceProgress } from '../src/index.js';
 import { SamUnetWorker } from '../src/worker/client.js';
 import { serveSamUnet } from '../src/worker/host.js';
 import { testGpu } from './helpers/gpu.js';
@@ -37,6 +37,11 @@ describe('SamUnetWorker scans (MessageChannel)', () => {
   });
 
   itWithTools('open, slice, prefetch, propagate with progress, cancel, correct, export', NEEDS, async () => {
+    // Scan errors cross as their own classes, with their reason (400 zero bytes: neither a NIfTI
+    // header nor DICOM; Node's structured clone drops a File's name, so it is tried as DICOM).
+    const bad = await sam.openScan([new File([new Uint8Array(400)], 'x.dcm')]).catch((e: Error) => e);
+    expect(bad).toBeInstanceOf(DicomError);
+    expect((bad as DicomError).reason).toBe('not-dicom');
     const bytes = readFileSync(nifti);
     const scan = await sam.openScan([new File([bytes], 'phantom.nii.gz')]);
     expect(scan.info).toMatchObject({ kind: 'nifti', dims: [40, 32, 4], slices: { axial: { count: 4, width: 40, height: 32 } } });

@@ -12,6 +12,7 @@ import {
   GpuDeviceLostError, GpuResourceError, GpuUnavailableError, ImageDecodeError, ImageInputError, PlanError, PromptError, SafetensorsError, WeightError,
 } from '../index.js';
 import { PthError, UnsafePickleError } from '../pth/errors.js';
+import { DicomError, NiftiError, ScanError, SeriesError, type ScanFailure, type SeriesProblem } from '../medical/errors.js';
 import type { PropagationStrategy, SliceAxis, SliceProgress, VolumePrompt, WindowSpec } from '../index.js';
 import type { AdapterDescription, DecodeResult, ImageEmbedding, LoadProgress, Precision, PromptSet, RgbImage, Variant } from '../index.js';
 
@@ -133,14 +134,19 @@ export interface WireError {
   name: string;
   message: string;
   stack?: string;
-  /** ImageDecodeError.reason, GpuDeviceLostError.reason */
+  /** ImageDecodeError.reason, GpuDeviceLostError.reason, ScanError.reason */
   reason?: string;
+  /** SeriesError.problem */
+  problem?: string;
 }
 
 export function toWire(e: unknown): WireError {
   if (e instanceof Error || e instanceof DOMException) {
-    const reason = (e as { reason?: unknown }).reason;
-    return { name: e.name, message: e.message, stack: e.stack, reason: typeof reason === 'string' ? reason : undefined };
+    const { reason, problem } = e as { reason?: unknown; problem?: unknown };
+    return {
+      name: e.name, message: e.message, stack: e.stack,
+      reason: typeof reason === 'string' ? reason : undefined, problem: typeof problem === 'string' ? problem : undefined,
+    };
   }
   return { name: 'Error', message: String(e) };
 }
@@ -157,6 +163,10 @@ function reviverTable(): Record<string, Revive> {
     WeightError: plain(WeightError),
     SafetensorsError: plain(SafetensorsError),
     PthError: plain(PthError),
+    ScanError: (w) => new ScanError((w.reason ?? 'corrupt') as ScanFailure, w.message),
+    DicomError: (w) => new DicomError((w.reason ?? 'corrupt') as ScanFailure, w.message),
+    NiftiError: (w) => new NiftiError((w.reason ?? 'corrupt') as ScanFailure, w.message),
+    SeriesError: (w) => new SeriesError((w.problem ?? 'no-images') as SeriesProblem, w.message),
     UnsafePickleError: plain(UnsafePickleError),
     GpuUnavailableError: plain(GpuUnavailableError),
     GpuResourceError: plain(GpuResourceError),
