@@ -229,6 +229,7 @@ export async function segmentVolume<E extends { destroy(): void }>(
   const total = keyJobs.length + chains.reduce((a, c) => a + Math.abs(c.end - c.next) + 1, 0);
 
   // Embeddings: through a store for a SamUnet, else encoded per use.
+  if (opts.store && opts.store.model !== model) throw new VolumePromptError('the store given holds embeddings of another model');
   const ownStore = !opts.store && model instanceof SamUnet ? new EmbeddingStore(model, { weightsId: 'segmentVolume' }) : undefined;
   const store = opts.store ?? ownStore;
   let encodes = 0, decodes = 0;
