@@ -4,7 +4,7 @@
 // While the user looks at a slice, the worker encodes the slices around it in the background
 // (an embedding store, kept in IndexedDB across reloads), so that propagating from there starts warm.
 import {
-  GpuUnavailableError, labelColor, SamUnetWorker, sliceGeometry,
+  extractSlice, GpuUnavailableError, labelColor, SamUnetWorker, sliceGeometry,
   type Box, type Point, type SliceAxis, type SliceProgress, type VolumePrompt, type WindowSpec, type WorkerScan, type WorkerSegmentation,
 } from 'sam-unet-webgpu';
 import { $, errorText, setProgress, setStatus, showError } from './ui.js';
@@ -69,25 +69,18 @@ function draw(): void {
   if (!picture) return;
   const { width: w, height: h, rgb } = picture;
   const img = ctx.createImageData(w, h);
-  const labels = state.result?.labels;
-  const g = state.scan && labels ? sliceGeometry({ dims: state.scan.dims, affine: scanAffine!, spacing: state.scan.spacing }, state.axis, state.slice) : null;
-  const st = [1, state.scan?.dims[0] ?? 0, (state.scan?.dims[0] ?? 0) * (state.scan?.dims[1] ?? 0)];
-  for (let y = 0, p = 0; y < h; y++) {
-    for (let x = 0; x < w; x++, p++) {
-      let [r, gg, b] = [rgb[3 * p]!, rgb[3 * p + 1]!, rgb[3 * p + 2]!];
-      if (g && labels) {
-        const v = [0, 0, 0];
-        v[g.fixed] = g.index;
-        v[g.x.axis] = g.x.flip ? g.width - 1 - x : x;
-        v[g.y.axis] = g.y.flip ? g.height - 1 - y : y;
-        const l = labels[v[0]! * st[0]! + v[1]! * st[1]! + v[2]! * st[2]!]!;
-        if (l) {
-          const c = labelColor(l);
-          [r, gg, b] = [(r + c[0]) >> 1, (gg + c[1]) >> 1, (b + c[2]) >> 1];
-        }
-      }
-      img.data.set([r, gg, b, 255], 4 * p);
+  // The labels shown on this slice, cut from the label map as the worker cut the slice.
+  const labels = state.result && state.scan && scanAffine
+    ? extractSlice({ dims: state.scan.dims, data: state.result.labels }, sliceGeometry({ dims: state.scan.dims, affine: scanAffine, spacing: state.scan.spacing }, state.axis, state.slice))
+    : null;
+  for (let p = 0; p < w * h; p++) {
+    let [r, gg, b] = [rgb[3 * p]!, rgb[3 * p + 1]!, rgb[3 * p + 2]!];
+    const l = labels?.[p];
+    if (l) {
+      const c = labelColor(l);
+      [r, gg, b] = [(r + c[0]) >> 1, (gg + c[1]) >> 1, (b + c[2]) >> 1];
     }
+    img.data.set([r, gg, b, 255], 4 * p);
   }
   const off = new OffscreenCanvas(w, h);
   off.getContext('2d')!.putImageData(img, 0, 0);

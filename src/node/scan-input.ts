@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { decodeImage } from '../image/decode.js';
 import type { RgbImage } from '../image/types.js';
 import { dicomImageToRgb, parseWindow, volumeSliceToRgb, type WindowSpec } from '../medical/index.js';
-import { SLICE_AXES, sliceGeometry, type SliceAxis, type SliceGeometry } from '../volume/slice.js';
+import { SLICE_AXES, sliceSizes, type SliceAxis, type SliceGeometry } from '../volume/slice.js';
 import type { Volume } from '../volume/types.js';
 import { openScanPath } from './medical.js';
 
@@ -65,7 +65,7 @@ export function parseWindowOption(text: string | undefined): WindowSpec {
 
 /** The number of slices along `axis`. */
 export function sliceCount(vol: Volume, axis: SliceAxis): number {
-  return vol.dims[sliceGeometry(vol, axis, 0).fixed];
+  return sliceSizes(vol)[axis].count;
 }
 
 /** A volume at `path` (a DICOM folder or series file, a NIfTI file); an image is an error here. */
@@ -123,10 +123,7 @@ export async function describeScanPath(path: string, series?: string): Promise<R
     };
   }
   const v = scan.volume;
-  const slices = Object.fromEntries(SLICE_AXES.map((a) => {
-    const g = sliceGeometry(v, a, 0);
-    return [a, { count: v.dims[g.fixed], width: g.width, height: g.height }];
-  }));
+  const slices = sliceSizes(v);
   const r = (x: number) => Math.round(x * 1e4) / 1e4;
   return {
     kind: v.source.kind === 'dicom' ? 'DICOM series' : `NIfTI-${v.source.version}`,

@@ -234,19 +234,8 @@ export async function segmentVolume<E extends { destroy(): void }>(
   const store = opts.store ?? ownStore;
   let encodes = 0, decodes = 0;
   const t0 = performance.now();
-  const images = new Map<number, { image: RgbImage; geometry: SliceGeometry }>();
-  const sliceImage = (z: number) => {
-    let s = images.get(z);
-    if (!s) {
-      const v = volumeSliceToRgb(volume, { axis, index: z, window: opts.window });
-      s = { image: v.image, geometry: v.geometry };
-      images.clear(); // slices are visited in order: keep one
-      images.set(z, s);
-    }
-    return s;
-  };
   const decodeSlice = async (z: number, sets: PromptSet[]): Promise<DecodeResult[]> => {
-    const { image } = sliceImage(z);
+    const { image } = volumeSliceToRgb(volume, { axis, index: z, window: opts.window });
     const out: DecodeResult[] = [];
     if (store) {
       const before = store.stats.encodes;

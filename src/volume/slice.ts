@@ -63,6 +63,14 @@ export function sliceGeometry(vol: Pick<Volume, 'dims' | 'affine' | 'spacing'>, 
   };
 }
 
+/** Per axis: how many slices there are and their size in display pixels. */
+export function sliceSizes(vol: Pick<Volume, 'dims' | 'affine' | 'spacing'>): Record<SliceAxis, { count: number; width: number; height: number }> {
+  return Object.fromEntries(SLICE_AXES.map((a) => {
+    const g = sliceGeometry(vol, a, 0);
+    return [a, { count: vol.dims[g.fixed], width: g.width, height: g.height }];
+  })) as Record<SliceAxis, { count: number; width: number; height: number }>;
+}
+
 /** The voxel (i, j, k) shown at display pixel (x, y). */
 export function displayToVoxel(g: SliceGeometry, x: number, y: number): [number, number, number] {
   const v: [number, number, number] = [0, 0, 0];
@@ -82,8 +90,8 @@ export function voxelToDisplay(g: SliceGeometry, v: readonly [number, number, nu
 /** Strides of voxel axes i, j, k in the data (i fastest). */
 const strides = (dims: readonly number[]) => [1, dims[0], dims[0] * dims[1]];
 
-/** The slice's values, row-major (width × height). */
-export function extractSlice(vol: Pick<Volume, 'dims' | 'data'>, g: SliceGeometry): Float32Array {
+/** The slice's values (of the scan, or of a label map on its grid), row-major (width × height). */
+export function extractSlice(vol: { readonly dims: Volume['dims']; readonly data: ArrayLike<number> }, g: SliceGeometry): Float32Array {
   const st = strides(vol.dims);
   const out = new Float32Array(g.width * g.height);
   const base = g.index * st[g.fixed];

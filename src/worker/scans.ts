@@ -10,9 +10,9 @@ import { EmbeddingStore } from '../volume/embedding-store.js';
 import { IdbEmbeddingCache } from '../volume/idb-cache.js';
 import { niftiLabelMap } from '../volume/nifti-write.js';
 import { segmentVolume, type SliceProgress, type VolumeSegmentation } from '../volume/propagate.js';
-import { SLICE_AXES, sliceGeometry, type SliceAxis } from '../volume/slice.js';
+import { sliceSizes, type SliceAxis } from '../volume/slice.js';
 import type { Volume } from '../volume/types.js';
-import { SamUnetWorkerError, type Args, type HandleId, type Result, type WorkerScanInfo } from './protocol.js';
+import { SamUnetWorkerError, type Args, type HandleId, type Result } from './protocol.js';
 
 interface OpenScan {
   volume: Volume;
@@ -89,10 +89,7 @@ export class ScanHost {
     }
     const id = this.nextId();
     this.scans.set(id, { volume, last: null });
-    const slices = Object.fromEntries(SLICE_AXES.map((a) => {
-      const g = sliceGeometry(volume, a, 0);
-      return [a, { count: volume.dims[g.fixed], width: g.width, height: g.height }];
-    })) as WorkerScanInfo['slices'];
+    const slices = sliceSizes(volume);
     return {
       id, kind: volume.source.kind, dims: [...volume.dims] as [number, number, number], spacing: [...volume.spacing] as [number, number, number], affine: Array.from(volume.affine),
       modality: volume.modality, window: volume.window ?? null, slices, warnings: [...(volume.warnings ?? [])],
